@@ -1,0 +1,5 @@
+import sys
+
+from binopose.cli import main
+
+sys.exit(main())

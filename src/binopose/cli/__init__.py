@@ -1,0 +1,64 @@
+"""The ``binopose`` command: one module per subcommand, each with ``add_arguments`` and ``run``.
+
+Bad input raises :class:`binopose.BinoposeError`; here it becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from binopose import __version__
+from binopose.errors import BinoposeError
+
+#: subcommand -> (module under binopose.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "eval": ("evaluate", "evaluate a method on a *_stereo_test.npz benchmark file"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other usage error
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="binopose",
+        description="Stereo (two-camera) 3D human pose: calibrate, detect, triangulate, refine with Dual-Diffusion, "
+        "export, evaluate.",
+        epilog="Run 'binopose COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"binopose {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, help_text) in COMMANDS.items():
+        mod = importlib.import_module(f"binopose.cli.{module}")
+        p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except BinoposeError as e:
+        sys.stderr.write(f"binopose {args.command}: error: {e}\n")
+        return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        sys.stderr.write(f"binopose {args.command}: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
