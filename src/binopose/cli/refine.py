@@ -1,0 +1,57 @@
+"""2D keypoints of both views from a file (NPZ or JSON with kp2d (N,2,17,2) pixels, view 0 = left, and
+optionally conf (N,2,17)) + a rig file -> 3D poses (mm, left camera frame) with per-joint uncertainty, written
+as .npz, .json, .csv or .trc. Pixels are the cameras' own (the rig's lens distortion is removed) unless
+--ideal says they are already undistorted."""
+
+from __future__ import annotations
+
+import argparse
+
+from binopose.errors import BinoposeError
+from binopose.geometry.rig import load_rig
+from binopose.io import POSE_FORMATS, load_keypoints_2d, save_poses
+from binopose.pipeline import SMOOTHERS, LiftConfig, lift
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("keypoints", metavar="KP.npz|KP.json", help="2D keypoint file")
+    p.add_argument("--rig", required=True, metavar="RIG.toml", help="calibration of the two cameras")
+    p.add_argument(
+        "--cameras",
+        nargs=2,
+        metavar=("LEFT", "RIGHT"),
+        help="camera names in the rig file (default: the first two)",
+    )
+    p.add_argument("--out", required=True, metavar="POSES", help=f"output file: {', '.join(POSE_FORMATS)}")
+    p.add_argument("--model", metavar="PATH", help="refiner model (default: the model shipped with binopose)")
+    p.add_argument(
+        "--method",
+        default="dualdiff",
+        choices=("dualdiff", "triangulate"),
+        help="dualdiff = triangulate + refine (default); triangulate = plain weighted triangulation",
+    )
+    p.add_argument("--ideal", action="store_true", help="the pixels are already undistorted")
+    p.add_argument(
+        "--smooth", default="none", choices=SMOOTHERS, help="temporal filter (needs --fps; default none)"
+    )
+    p.add_argument("--fps", type=float, help="frame rate of the keypoints (for smoothing and the TRC file)")
+    p.add_argument(
+        "--no-lr-fix", action="store_true", help="do not repair left/right label swaps between the views"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.out.lower().endswith(POSE_FORMATS):
+        raise BinoposeError(f"--out must end in one of {', '.join(POSE_FORMATS)}, got {args.out!r}")
+    kp = load_keypoints_2d(args.keypoints)
+    rig = load_rig(args.rig, *(args.cameras or (None, None)))
+    cfg = LiftConfig(
+        refine=args.method == "dualdiff", model=args.model, smooth=args.smooth, lr_fix=not args.no_lr_fix
+    )
+    poses, info = lift(kp, rig, cfg, args.fps, ideal=args.ideal)
+    save_poses(args.out, poses)
+    print(
+        f"{len(poses)} poses ({args.method}; {info['lr_swapped_frames']} left/right swaps fixed) "
+        f"-> {args.out}"
+    )
+    return 0

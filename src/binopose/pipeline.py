@@ -1,0 +1,338 @@
+"""Two cameras -> 3D poses: detect in both views, undistort, triangulate, refine, smooth, export.
+
+The steps are plain functions over arrays so each can be used (and tested) alone:
+
+- :func:`detect_pair` streams both cameras through one detector each (frame offset for
+  unsynchronised cameras, checkpoints of the 2D detections so a long run can resume);
+- :func:`lift` turns 2D keypoints (the cameras' pixels) into :class:`binopose.io.Poses3D`:
+  undistort, fix left/right label swaps between the views, triangulate with confidences, refine
+  with the Dual-Diffusion :class:`binopose.refiner.Refiner`, smooth in time (One-Euro);
+- :func:`run_pipeline` does it all on two videos (or image folders) and writes the files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from binopose.detect import Detector
+from binopose.errors import BinoposeError
+from binopose.geometry import triangulate
+from binopose.geometry.camera import project, undistort_points
+from binopose.geometry.rig import StereoRig
+from binopose.io import Keypoints2D, Poses3D, load_keypoints_2d, save_keypoints_2d
+from binopose.skeleton import NUM_JOINTS, flip_permutation
+from binopose.video import FrameSource, open_media
+
+SMOOTHERS = ("none", "oneeuro")
+KEYPOINTS_FILE = "keypoints_2d.npz"
+
+
+@dataclass(frozen=True)
+class LiftConfig:
+    refine: bool = True
+    model: str | None = None  # None = the refiner's default model
+    smooth: str = "none"  # "none" or "oneeuro"
+    min_cutoff_hz: float = 1.0  # One-Euro: cutoff at rest
+    beta: float = 0.005  # One-Euro: cutoff increase per mm/s of joint speed
+    lr_fix: bool = True  # swap the right view's left/right labels where that makes the views agree
+
+
+# --- 2D detection ------------------------------------------------------------------------------------
+def check_sizes(left: FrameSource, right: FrameSource, rig: StereoRig) -> None:
+    """Raise if a camera's images do not have the size its calibration was made at."""
+    for src, cam, side in ((left, rig.left, "left"), (right, rig.right, "right")):
+        if cam.size != (0, 0) and tuple(src.info.size) != tuple(cam.size):
+            w, h = src.info.size
+            raise BinoposeError(
+                f"{side} media {src.path} is {w}x{h} but the rig's camera {cam.name!r} was calibrated "
+                f"at {cam.size[0]}x{cam.size[1]}"
+            )
+
+
+def frame_ranges(n_left: int, n_right: int, offset: int) -> tuple[int, int, int]:
+    """(left start, right start, pairs): right frame ``i + offset`` is simultaneous with left frame ``i``."""
+    ls, rs = max(0, -offset), max(0, offset)
+    return ls, rs, max(0, min(n_left - ls, n_right - rs))
+
+
+def detect_pair(
+    left: FrameSource,
+    right: FrameSource,
+    detectors: tuple[Detector, Detector],
+    offset: int = 0,
+    max_frames: int | None = None,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    every: int = 25,
+    progress: bool = True,
+) -> tuple[Keypoints2D, dict]:
+    """Detect the 17 joints in every frame pair.
+
+    Returns the keypoints (cameras' pixels) and ``{"seconds", "pairs"}``: the time spent decoding
+    and detecting in this call and the pairs detected in it. With ``checkpoint``, the detections so
+    far are written there atomically every ``every`` pairs; ``resume`` continues from that file.
+    """
+    from tqdm import tqdm
+
+    ls, rs, n = frame_ranges(left.info.frames, right.info.frames, offset)
+    n = n if max_frames is None else min(n, max_frames)
+    if n == 0:
+        raise BinoposeError(
+            f"no frame pairs: {left.info.frames} left and {right.info.frames} right frames at offset {offset}"
+        )
+    meta = {
+        "left": str(left.path),
+        "right": str(right.path),
+        "offset": offset,
+        "frames": n,
+        "detector": getattr(detectors[0], "name", type(detectors[0]).__name__),
+    }
+    kp = np.full((n, 2, NUM_JOINTS, 2), np.nan)
+    conf = np.zeros((n, 2, NUM_JOINTS))
+    done = 0
+    if resume and checkpoint is not None and checkpoint.is_file():
+        old = load_keypoints_2d(checkpoint)
+        keys = ("left", "right", "offset", "detector")
+        if any(old.meta.get(k) != meta[k] for k in keys):
+            raise BinoposeError(
+                f"cannot resume from {checkpoint}: it was made for another run "
+                f"({', '.join(f'{k}={old.meta.get(k)!r}' for k in keys)})"
+            )
+        done = min(len(old.kp2d), n)
+        kp[:done], conf[:done] = old.kp2d[:done], old.conf[:done]
+    index = np.stack([np.arange(n) + ls, np.arange(n) + rs], 1)
+
+    def save(count: int) -> None:
+        if checkpoint is not None:
+            save_keypoints_2d(
+                checkpoint, Keypoints2D(kp[:count], conf[:count], index[:count], {**meta, "done": count})
+            )
+
+    t0 = time.perf_counter()
+    pairs = zip(left.frames(ls + done, ls + n), right.frames(rs + done, rs + n), strict=False)
+    for i, ((_, img_l), (_, img_r)) in enumerate(
+        tqdm(pairs, total=n - done, desc="detect", unit="pair", disable=not progress), done
+    ):
+        for v, (det, img) in enumerate(((detectors[0], img_l), (detectors[1], img_r))):
+            kp[i, v], conf[i, v] = det.detect(img)
+        if (i + 1) % every == 0:
+            save(i + 1)
+    seconds = time.perf_counter() - t0
+    save(n)
+    return Keypoints2D(kp, conf, index, meta), {"seconds": seconds, "pairs": n - done}
+
+
+# --- 2D -> 3D ----------------------------------------------------------------------------------------
+def undistort(kp2d: np.ndarray, rig: StereoRig) -> torch.Tensor:
+    """(N, 2, 17, 2) camera pixels -> ideal pinhole pixels (float64 tensor)."""
+    uv = torch.as_tensor(kp2d, dtype=torch.float64)
+    K, dist = rig.intrinsics(torch.float64)  # one (3, 3) K per view: camera.py broadcasts a single K
+    return torch.stack(
+        [undistort_points(uv[:, v], K[v], dist[v]).reshape(uv[:, v].shape) for v in range(2)], 1
+    )
+
+
+def fix_left_right(
+    uv: torch.Tensor, conf: torch.Tensor, P: torch.Tensor, ratio: float = 0.7
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Swap the right view's left/right labels in frames where that lowers the triangulation's
+    reprojection error below ``ratio`` times the unswapped one (single-image detectors such as
+    BlazePose swap sides now and then). Returns (uv, conf) and the (N,) bool mask of swapped frames.
+
+    With two views only the disagreement is visible, not which view is wrong: when the left view
+    swapped, the result is a consistent but mirrored labelling.
+    """
+    perm = torch.as_tensor(flip_permutation())
+    uv_s, conf_s = uv.clone(), conf.clone()
+    uv_s[:, 1], conf_s[:, 1] = uv[:, 1][:, perm], conf[:, 1][:, perm]
+
+    def err(u: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        e = (project(triangulate(u, P, c), P) - u).norm(dim=-1)  # (N, 2, 17)
+        return torch.nanmean(e.flatten(1), dim=1)
+
+    swap = err(uv_s, conf_s) < ratio * err(uv, conf)
+    m = swap[:, None, None, None]
+    return torch.where(m, uv_s, uv), torch.where(m[..., 0], conf_s, conf), swap
+
+
+def reprojection_uncertainty(X: torch.Tensor, uv: torch.Tensor, P: torch.Tensor, fx: float) -> torch.Tensor:
+    """(N, 17) mm: the mean reprojection residual of each joint, scaled to its depth (residual * Z / f)."""
+    e = (project(X, P) - uv).norm(dim=-1).mean(dim=-2)
+    return e * X[..., 2].abs() / fx
+
+
+def load_refiner(model: str | None):
+    """The Dual-Diffusion refiner (``model`` None = the default shipped with binopose)."""
+    try:
+        from binopose.refiner import Refiner
+    except ImportError as e:
+        raise BinoposeError(
+            f"refinement needs binopose.refiner, which cannot be imported ({e}); use --no-refine"
+        ) from None
+    return Refiner.load(model)
+
+
+def one_euro(
+    x: np.ndarray, fps: float, min_cutoff_hz: float = 1.0, beta: float = 0.005, d_cutoff_hz: float = 1.0
+) -> np.ndarray:
+    """One-Euro filter (Casiez et al., CHI 2012) over time, run forward and backward and averaged
+    so the lag cancels. x: (N, J, D), NaN restarts the filter; the joint speed (norm over D, units/s)
+    raises the cutoff: ``fc = min_cutoff + beta * |dx/dt|``."""
+
+    def alpha(fc: np.ndarray | float) -> np.ndarray:
+        tau = 1.0 / (2 * np.pi * np.asarray(fc))
+        return 1.0 / (1.0 + tau * fps)
+
+    def forward(seq: np.ndarray) -> np.ndarray:
+        out = seq.copy()
+        prev, dprev = np.full(seq.shape[1:], np.nan), np.zeros(seq.shape[1:-1])
+        for i, xi in enumerate(seq):
+            restart = ~np.isfinite(prev).all(-1)
+            dx = np.where(restart, 0.0, np.linalg.norm(xi - prev, axis=-1) * fps)
+            dprev = np.where(restart, 0.0, dprev + alpha(d_cutoff_hz) * (dx - dprev))
+            a = alpha(min_cutoff_hz + beta * dprev)[..., None]
+            out[i] = np.where(restart[..., None], xi, prev + a * (xi - prev))
+            prev = out[i]
+        return out
+
+    return 0.5 * (forward(x) + forward(x[::-1])[::-1])
+
+
+def lift(
+    kp: Keypoints2D, rig: StereoRig, cfg: LiftConfig, fps: float | None = None, ideal: bool = False
+) -> tuple[Poses3D, dict]:
+    """2D keypoints of both views -> 3D poses (mm, left camera frame) and a dict of timings/counts.
+
+    ``ideal``: the keypoints are already undistorted (otherwise the rig's distortion is removed).
+    """
+    if cfg.smooth not in SMOOTHERS:
+        raise BinoposeError(f"unknown smoother {cfg.smooth!r} (expected one of: {', '.join(SMOOTHERS)})")
+    t0 = time.perf_counter()
+    P = rig.projection_matrices(torch.float64)
+    uv = torch.as_tensor(kp.kp2d, dtype=torch.float64) if ideal else undistort(kp.kp2d, rig)
+    conf = (
+        torch.ones(uv.shape[:-1], dtype=torch.float64)
+        if kp.conf is None
+        else torch.as_tensor(kp.conf, dtype=torch.float64)
+    )
+    swapped = torch.zeros(len(uv), dtype=torch.bool)
+    if cfg.lr_fix:
+        uv, conf, swapped = fix_left_right(uv, conf, P)
+    X = triangulate(uv, P, conf)
+    unc = reprojection_uncertainty(X, uv, P, float(rig.left.K[0, 0]))
+    info = {
+        "frames": len(uv),
+        "lr_swapped_frames": int(swapped.sum()),
+        "triangulate_s": time.perf_counter() - t0,
+        "refined": False,
+        "uncertainty": "reprojection residual x depth / focal length",
+    }
+    tri = X.clone()
+    if cfg.refine:
+        t1 = time.perf_counter()
+        ok = torch.isfinite(X).all(-1).all(-1)  # the refiner gets complete poses only
+        if ok.any():
+            res = load_refiner(cfg.model).refine(uv[ok].float(), rig, conf[ok].float())
+            X[ok] = res.poses.detach().double()
+            unc[ok] = res.uncertainty.detach().double()
+        info.update(
+            refined=True,
+            refined_frames=int(ok.sum()),
+            refine_s=time.perf_counter() - t1,
+            uncertainty="refiner hypothesis spread (triangulation residual where not refined)",
+        )
+    X = X.numpy()
+    if cfg.smooth == "oneeuro":
+        if not fps:
+            raise BinoposeError("One-Euro smoothing needs the frame rate (give --fps)")
+        X = one_euro(X, fps, cfg.min_cutoff_hz, cfg.beta)
+    frames = kp.frame_index[:, 0] if kp.frame_index is not None else None
+    poses = Poses3D(X, unc.numpy(), frames, fps, {"lift": asdict(cfg)})
+    info["triangulated"] = tri.numpy()
+    info["lr_swapped"] = swapped.numpy()
+    return poses, info
+
+
+# --- the whole run -----------------------------------------------------------------------------------
+def run_pipeline(
+    left: str | Path,
+    right: str | Path,
+    rig: StereoRig,
+    out_dir: str | Path,
+    cfg: LiftConfig = LiftConfig(),
+    detector_factory: Callable[[], Detector] | None = None,
+    offset: int = 0,
+    resume: bool = False,
+    max_frames: int | None = None,
+    fps: float | None = None,
+    viz: bool = True,
+    progress: bool = True,
+) -> dict:
+    """Two videos (or image folders) -> files in ``out_dir``; returns the run summary (also saved
+    as ``summary.json``): frames, timings, detection frames/s and the paths written."""
+    from binopose.detect import make_detector
+    from binopose.io import save_poses
+    from binopose.io_utils import atomic_write_json
+
+    t_start = time.perf_counter()
+    out = Path(out_dir)
+    src_l, src_r = open_media(left, fps), open_media(right, fps)
+    check_sizes(src_l, src_r, rig)
+    rate = src_l.info.fps
+    factory = detector_factory or make_detector
+    detectors = (factory(), factory())
+    try:
+        kp, det = detect_pair(
+            src_l, src_r, detectors, offset, max_frames, out / KEYPOINTS_FILE, resume, progress=progress
+        )
+    finally:
+        for d in detectors:
+            getattr(d, "close", lambda: None)()
+    poses, info = lift(kp, rig, cfg, rate)
+    files = {"keypoints_2d": str(out / KEYPOINTS_FILE)}
+    for ext in ("json", "npz", "csv", "trc"):
+        files[f"poses_{ext}"] = str(save_poses(out / f"poses_3d.{ext}", poses))
+    t_viz = time.perf_counter()
+    if viz:
+        from binopose import viz as V
+
+        files.update(V.render_all(poses, kp, rig, src_l, src_r, out, progress=progress))
+    n, det_s, det_n = len(poses), det["seconds"], det["pairs"]
+    detected = int((kp.conf.max(-1) > 0).all(-1).sum())
+    summary = {
+        "left": str(src_l.path),
+        "right": str(src_r.path),
+        "rig": [rig.left.name, rig.right.name],
+        "baseline_mm": round(rig.baseline_mm, 1),
+        "offset": offset,
+        "fps": rate,
+        "frames": n,
+        "frames_person_in_both_views": detected,
+        "frames_complete_3d": int(np.isfinite(poses.poses).all((1, 2)).sum()),
+        "lr_swapped_frames": info["lr_swapped_frames"],
+        "refined": info["refined"],
+        "smooth": cfg.smooth,
+        "timings_s": {
+            "detect": round(det_s, 3),
+            "triangulate": round(info["triangulate_s"], 4),
+            "refine": round(info.get("refine_s", 0.0), 4),
+            "viz": round(time.perf_counter() - t_viz, 3),
+            "total": round(time.perf_counter() - t_start, 3),
+        },
+        "detected_pairs_this_run": det_n,
+        "detection_frames_per_s": {
+            "pairs": round(det_n / det_s, 2) if det_n else None,
+            "images": round(2 * det_n / det_s, 2) if det_n else None,
+        },
+        "uncertainty": info["uncertainty"],
+        "files": files,
+    }
+    summary["files"]["summary"] = str(out / "summary.json")
+    atomic_write_json(out / "summary.json", summary)
+    return summary
