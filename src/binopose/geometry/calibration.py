@@ -1,0 +1,557 @@
+"""Stereo calibration from checkerboard or ChArUco image pairs or videos (OpenCV, at the edge).
+
+The pipeline, one function each::
+
+    iter_frame_pairs   two image folders (sorted, matched by index) or two videos (every n-th frame)
+    detect_board       corners of one gray image, sub-pixel refined, in board order
+    calibrate_detections  per-camera intrinsics (cv2.calibrateCamera), stereo extrinsics
+                       (cv2.stereoCalibrate, intrinsics fixed), outlier frames dropped and re-solved
+    rectify_rig        optional: the rectified rig (cv2.stereoRectify), see ``rectification_maps``
+    write_calibration  the rig TOML (``save_rig``) and a JSON report
+
+The world frame is the left camera frame (left R = I, t = 0), in millimetres. Only this module
+imports cv2; the core never imports this module.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from binopose.errors import BinoposeError
+from binopose.geometry.rig import Camera, StereoRig, matrix_to_rodrigues, save_rig
+from binopose.io_utils import atomic_write_json
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+BOARD_KINDS = ("checkerboard", "charuco")
+_SUBPIX_CRITERIA = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
+_DETECT_MAX_SIDE = 1280  # checkerboards are searched at most this large, then refined at full size
+
+
+@dataclass(frozen=True)
+class Board:
+    """A printed calibration target.
+
+    checkerboard: ``cols`` x ``rows`` *inner* corners (a 10 x 7-square board is 9 x 6).
+    charuco: ``cols`` x ``rows`` *squares*, markers of ``marker_mm`` from ``dictionary``
+    (an OpenCV name such as ``DICT_4X4_50``); ``legacy`` for boards made by OpenCV < 4.6.
+    """
+
+    kind: str = "checkerboard"
+    cols: int = 9
+    rows: int = 6
+    square_mm: float = 25.0
+    marker_mm: float = 0.0
+    dictionary: str = "DICT_4X4_50"
+    legacy: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in BOARD_KINDS:
+            raise BinoposeError(f"unknown board {self.kind!r} (expected one of: {', '.join(BOARD_KINDS)})")
+        least = 2 if self.kind == "checkerboard" else 3
+        if self.cols < least or self.rows < least:
+            raise BinoposeError(
+                f"{self.kind} needs at least {least} x {least}, got {self.cols} x {self.rows}"
+            )
+        if not self.square_mm > 0:
+            raise BinoposeError(f"square size must be > 0 mm, got {self.square_mm}")
+        if self.kind == "charuco":
+            if not 0 < self.marker_mm < self.square_mm:
+                raise BinoposeError(
+                    f"ChArUco marker size must be in (0, {self.square_mm}) mm, got {self.marker_mm}"
+                )
+            if not self.dictionary.startswith("DICT_") or not hasattr(cv2.aruco, self.dictionary):
+                raise BinoposeError(
+                    f"unknown ArUco dictionary {self.dictionary!r} (e.g. DICT_4X4_50, DICT_5X5_100)"
+                )
+
+    def describe(self) -> str:
+        if self.kind == "checkerboard":
+            return f"checkerboard {self.cols}x{self.rows} inner corners, {self.square_mm:g} mm squares"
+        return (
+            f"ChArUco {self.cols}x{self.rows} squares, {self.square_mm:g} mm squares, "
+            f"{self.marker_mm:g} mm markers, {self.dictionary}"
+        )
+
+    def object_points(self) -> np.ndarray:
+        """(N, 3) float32 corner positions on the board plane (mm, z = 0), indexed by corner id."""
+        if self.kind == "charuco":
+            return np.asarray(_charuco(self).getChessboardCorners(), dtype=np.float32).reshape(-1, 3)
+        i, j = np.meshgrid(np.arange(self.cols), np.arange(self.rows))
+        xy = np.stack([i.ravel(), j.ravel()], axis=1) * self.square_mm
+        return np.concatenate([xy, np.zeros((len(xy), 1))], axis=1).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _charuco(board: Board) -> cv2.aruco.CharucoBoard:
+    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, board.dictionary))
+    b = cv2.aruco.CharucoBoard((board.cols, board.rows), board.square_mm, board.marker_mm, dictionary)
+    b.setLegacyPattern(board.legacy)
+    return b
+
+
+@lru_cache(maxsize=8)
+def _charuco_detector(board: Board) -> cv2.aruco.CharucoDetector:
+    return cv2.aruco.CharucoDetector(_charuco(board))
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Board corners seen in one image: ``ids`` (M,) index ``Board.object_points()``, ``points`` (M, 2) px."""
+
+    ids: np.ndarray
+    points: np.ndarray
+    edge_width_px: float = math.nan  # blur measure (10-90 % edge rise), checkerboards only
+
+
+def detect_board(gray: np.ndarray, board: Board) -> Detection | None:
+    """Find the board in a (H, W) uint8 image; None when it is not there."""
+    if board.kind == "charuco":
+        corners, ids, _, _ = _charuco_detector(board).detectBoard(gray)  # sub-pixel refined inside
+        if ids is None or len(ids) == 0:
+            return None
+        return Detection(ids.reshape(-1).astype(np.int64), corners.reshape(-1, 2).astype(np.float32))
+    pattern = (board.cols, board.rows)
+    scale = min(1.0, _DETECT_MAX_SIDE / max(gray.shape))
+    small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    flags = cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_FAST_CHECK
+    found, corners = cv2.findChessboardCorners(small, pattern, flags=flags)
+    if not found:
+        return None
+    corners = ((corners.reshape(-1, 2) + 0.5) / scale - 0.5).astype(np.float32)
+    grid = corners.reshape(board.rows, board.cols, 2)
+    spacing = min(
+        np.linalg.norm(np.diff(grid, axis=1), axis=2).min(),
+        np.linalg.norm(np.diff(grid, axis=0), axis=2).min(),
+    )
+    win = int(np.clip(spacing * 0.4, 2, 11))
+    corners = cv2.cornerSubPix(
+        gray, corners.reshape(-1, 1, 2), (win, win), (-1, -1), _SUBPIX_CRITERIA
+    ).reshape(-1, 2)
+    corners = _canonical_order(gray, corners, board)
+    widths = [
+        cv2.estimateChessboardSharpness(gray, pattern, corners[:, None], 0.8, v)[0][0] for v in (False, True)
+    ]
+    return Detection(np.arange(len(corners)), corners, float(max(widths)))
+
+
+def _canonical_order(gray: np.ndarray, corners: np.ndarray, board: Board) -> np.ndarray:
+    """Reverse the corners when corner 0 is not next to a dark outer square.
+
+    OpenCV may start from either end of the board; on a board with cols + rows odd (9 x 6) the two
+    ends differ in colour, so this makes both views number the corners alike.
+    """
+    if (board.cols + board.rows) % 2 == 0:
+        return corners
+    grid = corners.reshape(board.rows, board.cols, 2)
+    dx, dy = grid[0, 1] - grid[0, 0], grid[1, 0] - grid[0, 0]
+    corner_sq = np.round(grid[0, 0] - 0.5 * (dx + dy)).astype(int)  # the outer corner square
+    side_sq = np.round(grid[0, 0] + 0.5 * (dx - dy)).astype(int)  # its neighbour along the edge
+    h, w = gray.shape
+    if not all(0 <= x < w and 0 <= y < h for x, y in (corner_sq, side_sq)):
+        return corners
+    dark_corner = int(gray[corner_sq[1], corner_sq[0]]) <= int(gray[side_sq[1], side_sq[0]])
+    return corners if dark_corner else corners[::-1].copy()
+
+
+# --- frames ------------------------------------------------------------------------------------
+
+
+def _image_files(folder: Path, side: str) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not files:
+        raise BinoposeError(f"{side} camera: no images ({', '.join(IMAGE_EXTENSIONS)}) in folder {folder}")
+    return files
+
+
+def _read_gray(path: Path, side: str) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise BinoposeError(f"{side} camera: cannot read image {path}")
+    return img
+
+
+def _open_source(
+    path: str | os.PathLike, side: str, every: int
+) -> tuple[int, Iterator[tuple[int, str, np.ndarray]]]:
+    """(number of sampled frames, iterator of (frame index, name, gray image)) for a folder or a video."""
+    p = Path(path)
+    if p.is_dir():
+        files = _image_files(p, side)[::every]
+        return len(files), ((i * every, f.name, _read_gray(f, side)) for i, f in enumerate(files))
+    if not p.is_file():
+        raise BinoposeError(f"{side} camera: no such folder or video: {p}")
+    cap = cv2.VideoCapture(str(p))
+    ok, first = cap.read() if cap.isOpened() else (False, None)
+    if not ok:
+        cap.release()
+        raise BinoposeError(f"{side} camera: cannot read video {p} (not a video, or no decodable frames)")
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    return max(1, -(-n // every)) if n > 0 else 0, _video_frames(cap, first, every)
+
+
+def _video_frames(
+    cap: cv2.VideoCapture, first: np.ndarray, every: int
+) -> Iterator[tuple[int, str, np.ndarray]]:
+    try:
+        frame, index = first, 0
+        while True:
+            yield (
+                index,
+                f"frame {index}",
+                cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame,
+            )
+            for _ in range(every - 1):
+                if not cap.grab():
+                    return
+            ok, frame = cap.read()
+            if not ok:
+                return
+            index += every
+    finally:
+        cap.release()
+
+
+def iter_frame_pairs(
+    left: str | os.PathLike, right: str | os.PathLike, every: int = 1
+) -> tuple[int, Iterator[tuple[int, str, np.ndarray, np.ndarray]]]:
+    """Pair the frames of two sources: image folders (sorted by name, matched by position) or videos
+    (every ``every``-th frame, up to the shorter one). Returns (expected pairs, iterator of
+    (index, name, left gray (H, W) uint8, right gray)). Image sizes must not change within a camera.
+    """
+    if every < 1:
+        raise BinoposeError(f"--every must be >= 1, got {every}")
+    if Path(left).resolve() == Path(right).resolve():
+        raise BinoposeError(f"left and right are the same source ({left}); calibration needs two cameras")
+    n_left, frames_left = _open_source(left, "left", every)
+    n_right, frames_right = _open_source(right, "right", every)
+    if Path(left).is_dir() and Path(right).is_dir() and n_left != n_right:
+        raise BinoposeError(
+            f"the folders hold different numbers of images (left {n_left}, right {n_right}); pairs are "
+            "matched by position, so each left image needs its right partner"
+        )
+    return min(n_left, n_right), _checked_pairs(frames_left, frames_right)
+
+
+def _checked_pairs(
+    frames_left: Iterator, frames_right: Iterator
+) -> Iterator[tuple[int, str, np.ndarray, np.ndarray]]:
+    sizes: dict[str, tuple[tuple[int, int], str]] = {}
+    for (index, name_l, img_l), (_, name_r, img_r) in zip(frames_left, frames_right, strict=False):
+        for side, name, img in (("left", name_l, img_l), ("right", name_r, img_r)):
+            size = (img.shape[1], img.shape[0])
+            first_size, first_name = sizes.setdefault(side, (size, name))
+            if size != first_size:
+                raise BinoposeError(
+                    f"{side} camera: {name} is {size[0]}x{size[1]} but {first_name} is "
+                    f"{first_size[0]}x{first_size[1]}; all frames of one camera must have one size"
+                )
+        yield index, name_l if name_l == name_r else f"{name_l} | {name_r}", img_l, img_r
+
+
+# --- detection and rejection -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """How frames are sampled and judged, and what is solved for."""
+
+    every: int = 1  # use every n-th frame (pair)
+    min_corners: int = 8  # corners seen by both views (ChArUco; a checkerboard is all or nothing)
+    max_edge_width_px: float = 5.0  # blur: 10-90 % edge rise of the checkerboard squares
+    max_frame_rms_px: float = 1.0  # a frame is an outlier above max(this, outlier_factor * median)
+    outlier_factor: float = 3.0
+    min_pairs: int = 5
+    fix_k3: bool = True  # k3 is poorly constrained by a flat board unless the lens is wide
+    rectify: bool = False
+    rectify_alpha: float = 1.0  # cv2.stereoRectify: 1 keeps every source pixel, 0 crops to valid ones
+    names: tuple[str, str] = ("cam_left", "cam_right")
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What happened to one frame pair: used (``reason`` empty) or rejected, and its errors (px)."""
+
+    index: int
+    name: str
+    reason: str = ""
+    corners: int = 0
+    rms_left: float = math.nan
+    rms_right: float = math.nan
+
+    @property
+    def used(self) -> bool:
+        return not self.reason
+
+
+#: corners seen by both views: object points (M, 3) float32 mm, left (M, 2) and right (M, 2) float32 px
+PairObservation = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def pair_observation(
+    det_left: Detection | None, det_right: Detection | None, board: Board, config: CalibrationConfig
+) -> PairObservation | str:
+    """The corners both views saw, or the reason the pair is unusable."""
+    if det_left is None or det_right is None:
+        missing = [s for s, d in (("left", det_left), ("right", det_right)) if d is None]
+        return (
+            "board not found in either view"
+            if len(missing) == 2
+            else f"board not found in the {missing[0]} view"
+        )
+    for side, det in (("left", det_left), ("right", det_right)):
+        if det.edge_width_px > config.max_edge_width_px:
+            width, limit = det.edge_width_px, config.max_edge_width_px
+            return f"motion blur in the {side} view (edges {width:.1f} px wide > {limit:g})"
+    common, i_left, i_right = np.intersect1d(det_left.ids, det_right.ids, return_indices=True)
+    need = (
+        min(config.min_corners, board.cols * board.rows)
+        if board.kind == "checkerboard"
+        else config.min_corners
+    )
+    if len(common) < max(need, 4):
+        return f"too few corners seen by both views ({len(common)} < {max(need, 4)})"
+    if board.kind == "charuco" and _charuco(board).checkCharucoCornersCollinear(common.astype(np.int32)):
+        return "the corners seen by both views lie on one line"
+    obj = board.object_points()[common]
+    return obj, det_left.points[i_left], det_right.points[i_right]
+
+
+def detect_pairs(
+    left: str | os.PathLike,
+    right: str | os.PathLike,
+    board: Board,
+    config: CalibrationConfig = CalibrationConfig(),
+    progress: bool = False,
+) -> tuple[list[FrameResult], list[PairObservation | None], tuple[tuple[int, int], tuple[int, int]]]:
+    """Detect the board in every sampled pair. Returns the frames (rejected ones with a reason), their
+    observations (None where rejected) and the (width, height) of the left and right images."""
+    from tqdm import tqdm
+
+    total, pairs = iter_frame_pairs(left, right, config.every)
+    frames, observations, sizes = [], [], None
+    for index, name, img_l, img_r in tqdm(
+        pairs, total=total or None, desc="detecting board", unit="pair", disable=None if progress else True
+    ):
+        sizes = sizes or ((img_l.shape[1], img_l.shape[0]), (img_r.shape[1], img_r.shape[0]))
+        obs = pair_observation(detect_board(img_l, board), detect_board(img_r, board), board, config)
+        if isinstance(obs, str):
+            frames.append(FrameResult(index, name, obs))
+            observations.append(None)
+        else:
+            frames.append(FrameResult(index, name, corners=len(obs[0])))
+            observations.append(obs)
+    if sizes is None:
+        raise BinoposeError(f"no frame pairs in {left} and {right}")
+    return frames, observations, sizes
+
+
+# --- solving -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """A calibrated stereo rig (world = left camera frame, mm), its errors (px) and every frame's fate."""
+
+    rig: StereoRig
+    rms_left: float  # intrinsics of each camera alone (cv2.calibrateCamera)
+    rms_right: float
+    rms_stereo: float  # both views with shared board poses and fixed intrinsics (cv2.stereoCalibrate)
+    frames: tuple[FrameResult, ...]
+    board: Board
+    config: CalibrationConfig
+    rectified: StereoRig | None = None
+
+    @property
+    def baseline_mm(self) -> float:
+        return self.rig.baseline_mm
+
+    @property
+    def angle_deg(self) -> float:
+        """Rotation angle between the two cameras."""
+        return math.degrees(float(np.linalg.norm(matrix_to_rodrigues(self.rig.R_right_from_left))))
+
+    @property
+    def pairs_used(self) -> int:
+        return sum(f.used for f in self.frames)
+
+    def to_dict(self) -> dict:
+        cams = {"left": self.rig.left, "right": self.rig.right}
+        if self.rectified is not None:
+            cams |= {"rectified_left": self.rectified.left, "rectified_right": self.rectified.right}
+        return {
+            "board": asdict(self.board),
+            "config": asdict(self.config),
+            "rms_px": {"left": self.rms_left, "right": self.rms_right, "stereo": self.rms_stereo},
+            "baseline_mm": self.baseline_mm,
+            "angle_deg": self.angle_deg,
+            "pairs_used": self.pairs_used,
+            "pairs_total": len(self.frames),
+            "cameras": {k: _camera_dict(c) for k, c in cams.items()},
+            "frames": [asdict(f) | {"used": f.used} for f in self.frames],
+        }
+
+
+def _camera_dict(c: Camera) -> dict:
+    return {
+        "name": c.name,
+        "size": list(c.size),
+        "matrix": c.K.tolist(),
+        "distortions": c.dist.tolist(),
+        "rotation": matrix_to_rodrigues(c.R).tolist(),
+        "translation_mm": c.t.tolist(),
+    }
+
+
+@dataclass(frozen=True)
+class _Solution:
+    K: tuple[np.ndarray, np.ndarray]
+    dist: tuple[np.ndarray, np.ndarray]
+    rms: tuple[float, float, float]  # left, right, stereo
+    R: np.ndarray  # right from left
+    T: np.ndarray  # mm
+    per_view: np.ndarray  # (N, 4): left, right alone; left, right in the stereo solve
+
+
+def _solve(
+    obs: list[PairObservation], sizes: tuple[tuple[int, int], tuple[int, int]], fix_k3: bool
+) -> _Solution:
+    obj = [o[0] for o in obs]
+    flags = cv2.CALIB_FIX_K3 if fix_k3 else 0
+    intr = [
+        cv2.calibrateCameraExtended(obj, [o[side] for o in obs], sizes[side - 1], None, None, flags=flags)
+        for side in (1, 2)
+    ]
+    (rms_l, K_l, d_l, *_, err_l), (rms_r, K_r, d_r, *_, err_r) = intr
+    rms_s, _, _, _, _, R, T, _, _, _, _, err_s = cv2.stereoCalibrateExtended(
+        obj, [o[1] for o in obs], [o[2] for o in obs], K_l, d_l, K_r, d_r, sizes[0], None, None,
+        flags=cv2.CALIB_FIX_INTRINSIC,
+    )  # fmt: skip
+    per_view = np.column_stack([err_l.reshape(-1), err_r.reshape(-1), np.asarray(err_s).reshape(-1, 2)])
+    return _Solution(
+        (K_l, K_r), (d_l.reshape(-1), d_r.reshape(-1)), (rms_l, rms_r, rms_s), R, T.reshape(3), per_view
+    )
+
+
+def _too_few(frames: list[FrameResult], config: CalibrationConfig, board: Board) -> BinoposeError:
+    used = sum(f.used for f in frames)
+    reasons: dict[str, int] = {}
+    for f in frames:
+        if not f.used:
+            key = f.reason.split(" (")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+    if not any(f.used or "not found" not in f.reason for f in frames):
+        return BinoposeError(
+            f"no {board.describe()} found in any of the {len(frames)} frame pairs "
+            "(check --board, --cols/--rows: inner corners for a checkerboard, squares for ChArUco)"
+        )
+    summary = "; ".join(f"{n} x {r}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    return BinoposeError(
+        f"only {used} usable frame pairs of {len(frames)} (need {config.min_pairs}): {summary}"
+    )
+
+
+def calibrate_detections(
+    frames: list[FrameResult],
+    observations: list[PairObservation | None],
+    sizes: tuple[tuple[int, int], tuple[int, int]],
+    board: Board,
+    config: CalibrationConfig = CalibrationConfig(),
+) -> CalibrationResult:
+    """Intrinsics per camera, then extrinsics with the intrinsics fixed; frames whose reprojection error
+    exceeds max(``max_frame_rms_px``, ``outlier_factor`` x median) are dropped and everything re-solved."""
+    frames = list(frames)
+    for _ in range(5):
+        keep = [i for i, f in enumerate(frames) if f.used]
+        if len(keep) < max(config.min_pairs, 3):
+            raise _too_few(frames, config, board)
+        sol = _solve([observations[i] for i in keep], sizes, config.fix_k3)
+        worst = sol.per_view.max(axis=1)
+        limit = max(config.max_frame_rms_px, config.outlier_factor * float(np.median(worst)))
+        for i, e, row in zip(keep, worst, sol.per_view, strict=True):
+            reason = f"reprojection error {e:.2f} px > {limit:.2f} px (outlier)" if e > limit else ""
+            frames[i] = replace(frames[i], reason=reason, rms_left=float(row[2]), rms_right=float(row[3]))
+        if (worst <= limit).all():
+            break
+    else:
+        raise BinoposeError(
+            "frames kept being rejected as outliers after 5 rounds; check the board and the pairing"
+        )
+    left = Camera(config.names[0], sizes[0], sol.K[0], sol.dist[0])
+    right = Camera(config.names[1], sizes[1], sol.K[1], sol.dist[1], R=sol.R, t=sol.T)
+    rig = StereoRig(left, right)
+    rect = rectify_rig(rig, config.rectify_alpha) if config.rectify else None
+    return CalibrationResult(rig, *sol.rms, tuple(frames), board, config, rect)
+
+
+def calibrate_stereo(
+    left: str | os.PathLike,
+    right: str | os.PathLike,
+    board: Board,
+    config: CalibrationConfig = CalibrationConfig(),
+    progress: bool = False,
+) -> CalibrationResult:
+    """Calibrate a stereo rig from two image folders or two videos showing the same board."""
+    frames, observations, sizes = detect_pairs(left, right, board, config, progress)
+    return calibrate_detections(frames, observations, sizes, board, config)
+
+
+# --- rectification and files -------------------------------------------------------------------
+
+
+def rectify_rig(rig: StereoRig, alpha: float = 1.0) -> StereoRig:
+    """The rectified rig (cv2.stereoRectify): distortion-free cameras with parallel axes and equal rows,
+    still in the raw left camera frame (its R is the rectifying rotation). Images must be warped with
+    :func:`rectification_maps` before its cameras describe them."""
+    if rig.left.size != rig.right.size:
+        raise BinoposeError(
+            f"rectification needs one image size for both cameras, got {rig.left.size} and {rig.right.size}"
+        )
+    l, r = rig.left, rig.right
+    args = (l.K, l.dist, r.K, r.dist, l.size, rig.R_right_from_left, rig.t_right_from_left.reshape(3, 1))
+    R1, R2, P1, P2, *_ = cv2.stereoRectify(*args, flags=cv2.CALIB_ZERO_DISPARITY, alpha=alpha)
+    left = Camera(f"{l.name}_rectified", l.size, P1[:, :3], R=R1 @ l.R, t=R1 @ l.t)
+    right = Camera(f"{r.name}_rectified", r.size, P2[:, :3], R=R2 @ r.R, t=R2 @ r.t)
+    return StereoRig(left, right)
+
+
+def rectification_maps(raw: StereoRig, rectified: StereoRig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per view, the (H, W) float32 x and y maps for ``cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR)``
+    that turn a raw image into the rectified one (both rigs as written by ``binopose calibrate``)."""
+    maps = []
+    for cam, rect in ((raw.left, rectified.left), (raw.right, rectified.right)):
+        R = rect.R @ cam.R.T  # rectified camera from raw camera
+        maps.append(cv2.initUndistortRectifyMap(cam.K, cam.dist, R, rect.K, rect.size, cv2.CV_32FC1))
+    return maps
+
+
+def rectified_path(out: str | os.PathLike) -> Path:
+    out = Path(out)
+    return out.with_name(f"{out.stem}_rectified{out.suffix or '.toml'}")
+
+
+def write_calibration(
+    result: CalibrationResult,
+    out: str | os.PathLike,
+    report: str | os.PathLike | None = None,
+    units: str = "m",
+) -> list[Path]:
+    """Write the rig TOML (and ``<out>_rectified.toml`` when rectified) and the JSON report.
+
+    Returns the paths written."""
+    save_rig(result.rig, out, units=units)
+    written = [Path(out)]
+    if result.rectified is not None:
+        save_rig(result.rectified, rectified_path(out), units=units)
+        written.append(rectified_path(out))
+    if report is not None:
+        atomic_write_json(report, result.to_dict())
+        written.append(Path(report))
+    return written
