@@ -28,8 +28,8 @@ import numpy as np
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import Camera, StereoRig, matrix_to_rodrigues, save_rig
 from binopose.io_utils import atomic_write_json
+from binopose.video import IMAGE_SUFFIXES, FrameSource, open_media
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 BOARD_KINDS = ("checkerboard", "charuco")
 _SUBPIX_CRITERIA = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
 _DETECT_MAX_SIDE = 1280  # checkerboards are searched at most this large, then refined at full size
@@ -164,96 +164,56 @@ def _canonical_order(gray: np.ndarray, corners: np.ndarray, board: Board) -> np.
 # --- frames ------------------------------------------------------------------------------------
 
 
-def _image_files(folder: Path, side: str) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-    if not files:
-        raise BinoposeError(f"{side} camera: no images ({', '.join(IMAGE_EXTENSIONS)}) in folder {folder}")
-    return files
+def _open(path: str | os.PathLike, side: str) -> tuple[FrameSource, list[str]]:
+    """The camera's frame source and a name per frame (file names for a folder)."""
+    if not Path(path).exists():
+        raise BinoposeError(f"{side} camera: no such folder or video: {path}")
+    src = _with_side(side, open_media, path)
+    if src.info.kind == "images":
+        return src, sorted(f.name for f in Path(path).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+    return src, [f"frame {i}" for i in range(src.info.frames)]
 
 
-def _read_gray(path: Path, side: str) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise BinoposeError(f"{side} camera: cannot read image {path}")
-    return img
-
-
-def _open_source(
-    path: str | os.PathLike, side: str, every: int
-) -> tuple[int, Iterator[tuple[int, str, np.ndarray]]]:
-    """(number of sampled frames, iterator of (frame index, name, gray image)) for a folder or a video."""
-    p = Path(path)
-    if p.is_dir():
-        files = _image_files(p, side)[::every]
-        return len(files), ((i * every, f.name, _read_gray(f, side)) for i, f in enumerate(files))
-    if not p.is_file():
-        raise BinoposeError(f"{side} camera: no such folder or video: {p}")
-    cap = cv2.VideoCapture(str(p))
-    ok, first = cap.read() if cap.isOpened() else (False, None)
-    if not ok:
-        cap.release()
-        raise BinoposeError(f"{side} camera: cannot read video {p} (not a video, or no decodable frames)")
-    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    return max(1, -(-n // every)) if n > 0 else 0, _video_frames(cap, first, every)
-
-
-def _video_frames(
-    cap: cv2.VideoCapture, first: np.ndarray, every: int
-) -> Iterator[tuple[int, str, np.ndarray]]:
+def _with_side(side: str, fn, *args):
     try:
-        frame, index = first, 0
-        while True:
-            yield (
-                index,
-                f"frame {index}",
-                cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame,
-            )
-            for _ in range(every - 1):
-                if not cap.grab():
-                    return
-            ok, frame = cap.read()
-            if not ok:
-                return
-            index += every
-    finally:
-        cap.release()
+        return fn(*args)
+    except BinoposeError as e:
+        raise BinoposeError(f"{side} camera: {e}") from None
 
 
 def iter_frame_pairs(
     left: str | os.PathLike, right: str | os.PathLike, every: int = 1
 ) -> tuple[int, Iterator[tuple[int, str, np.ndarray, np.ndarray]]]:
     """Pair the frames of two sources: image folders (sorted by name, matched by position) or videos
-    (every ``every``-th frame, up to the shorter one). Returns (expected pairs, iterator of
+    (every ``every``-th frame, up to the shorter one). Returns (number of pairs, iterator of
     (index, name, left gray (H, W) uint8, right gray)). Image sizes must not change within a camera.
     """
     if every < 1:
         raise BinoposeError(f"--every must be >= 1, got {every}")
     if Path(left).resolve() == Path(right).resolve():
         raise BinoposeError(f"left and right are the same source ({left}); calibration needs two cameras")
-    n_left, frames_left = _open_source(left, "left", every)
-    n_right, frames_right = _open_source(right, "right", every)
-    if Path(left).is_dir() and Path(right).is_dir() and n_left != n_right:
+    (src_l, names_l), (src_r, names_r) = _open(left, "left"), _open(right, "right")
+    n_l, n_r = src_l.info.frames, src_r.info.frames
+    if src_l.info.kind == src_r.info.kind == "images" and n_l != n_r:
         raise BinoposeError(
-            f"the folders hold different numbers of images (left {n_left}, right {n_right}); pairs are "
+            f"the folders hold different numbers of images (left {n_l}, right {n_r}); pairs are "
             "matched by position, so each left image needs its right partner"
         )
-    return min(n_left, n_right), _checked_pairs(frames_left, frames_right)
+    n = min(n_l, n_r)
+    names = [a if a == b else f"{a} | {b}" for a, b in zip(names_l, names_r, strict=False)]
+    return -(-n // every), _pairs(src_l, src_r, names, every)
 
 
-def _checked_pairs(
-    frames_left: Iterator, frames_right: Iterator
-) -> Iterator[tuple[int, str, np.ndarray, np.ndarray]]:
-    sizes: dict[str, tuple[tuple[int, int], str]] = {}
-    for (index, name_l, img_l), (_, name_r, img_r) in zip(frames_left, frames_right, strict=False):
-        for side, name, img in (("left", name_l, img_l), ("right", name_r, img_r)):
-            size = (img.shape[1], img.shape[0])
-            first_size, first_name = sizes.setdefault(side, (size, name))
-            if size != first_size:
-                raise BinoposeError(
-                    f"{side} camera: {name} is {size[0]}x{size[1]} but {first_name} is "
-                    f"{first_size[0]}x{first_size[1]}; all frames of one camera must have one size"
-                )
-        yield index, name_l if name_l == name_r else f"{name_l} | {name_r}", img_l, img_r
+def _pairs(src_l: FrameSource, src_r: FrameSource, names: list[str], every: int) -> Iterator:
+    frames_l, frames_r = src_l.frames(), src_r.frames()
+    while True:
+        pair = _with_side("left", next, frames_l, None), _with_side("right", next, frames_r, None)
+        if pair[0] is None or pair[1] is None:
+            return
+        (i, img_l), (_, img_r) = pair
+        if i % every == 0:
+            name = names[i] if i < len(names) else f"frame {i}"  # a video's frame count may be short
+            yield i, name, cv2.cvtColor(img_l, cv2.COLOR_BGR2GRAY), cv2.cvtColor(img_r, cv2.COLOR_BGR2GRAY)
 
 
 # --- detection and rejection -------------------------------------------------------------------
