@@ -197,11 +197,8 @@ def load_poses(path: str | os.PathLike) -> Poses3D:
             ).reshape(-1, 4 * NUM_JOINTS)
             frames = np.array([int(r[0]) for r in body], dtype=np.int64)
             times = np.array([float(r[1]) for r in body])
-            fps = (
-                float((frames[1] - frames[0]) / (times[1] - times[0]))
-                if len(body) > 1 and times[1] > times[0]
-                else None
-            )
+            span = times[-1] - times[0] if len(body) > 1 else 0.0  # the rate from the whole span, 3 decimals
+            fps = round(float((frames[-1] - frames[0]) / span), 3) if span > 0 else None
             return Poses3D(
                 vals[:, : 3 * NUM_JOINTS].reshape(-1, NUM_JOINTS, 3), vals[:, 3 * NUM_JOINTS :], frames, fps
             )
