@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -234,6 +235,16 @@ class CalibrationConfig:
     rectify_alpha: float = 1.0  # cv2.stereoRectify: 1 keeps every source pixel, 0 crops to valid ones
     names: tuple[str, str] = ("cam_left", "cam_right")
 
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.min_pairs < 3:
+            raise BinoposeError(
+                f"every must be >= 1 and min_pairs >= 3, got {self.every} and {self.min_pairs}"
+            )
+        if not (self.max_edge_width_px > 0 and self.max_frame_rms_px > 0 and self.outlier_factor > 1):
+            raise BinoposeError("blur and outlier limits must be > 0 (and outlier_factor > 1)")
+        if self.names[0] == self.names[1]:
+            raise BinoposeError(f"the two cameras need different names, got {self.names}")
+
 
 @dataclass(frozen=True)
 class FrameResult:
@@ -251,6 +262,8 @@ class FrameResult:
         return not self.reason
 
 
+NOT_FOUND = "board not found in either view"
+
 #: corners seen by both views: object points (M, 3) float32 mm, left (M, 2) and right (M, 2) float32 px
 PairObservation = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -259,25 +272,18 @@ def pair_observation(
     det_left: Detection | None, det_right: Detection | None, board: Board, config: CalibrationConfig
 ) -> PairObservation | str:
     """The corners both views saw, or the reason the pair is unusable."""
+    if det_left is None and det_right is None:
+        return NOT_FOUND
     if det_left is None or det_right is None:
-        missing = [s for s, d in (("left", det_left), ("right", det_right)) if d is None]
-        return (
-            "board not found in either view"
-            if len(missing) == 2
-            else f"board not found in the {missing[0]} view"
-        )
+        return f"board not found in the {'left' if det_left is None else 'right'} view"
     for side, det in (("left", det_left), ("right", det_right)):
         if det.edge_width_px > config.max_edge_width_px:
             width, limit = det.edge_width_px, config.max_edge_width_px
             return f"motion blur in the {side} view (edges {width:.1f} px wide > {limit:g})"
     common, i_left, i_right = np.intersect1d(det_left.ids, det_right.ids, return_indices=True)
-    need = (
-        min(config.min_corners, board.cols * board.rows)
-        if board.kind == "checkerboard"
-        else config.min_corners
-    )
-    if len(common) < max(need, 4):
-        return f"too few corners seen by both views ({len(common)} < {max(need, 4)})"
+    need = max(4, min(config.min_corners, len(board.object_points())))
+    if len(common) < need:
+        return f"too few corners seen by both views ({len(common)} < {need})"
     if board.kind == "charuco" and _charuco(board).checkCharucoCornersCollinear(common.astype(np.int32)):
         return "the corners seen by both views lie on one line"
     obj = board.object_points()[common]
@@ -402,17 +408,13 @@ def _solve(
 
 def _too_few(frames: list[FrameResult], config: CalibrationConfig, board: Board) -> BinoposeError:
     used = sum(f.used for f in frames)
-    reasons: dict[str, int] = {}
-    for f in frames:
-        if not f.used:
-            key = f.reason.split(" (")[0]
-            reasons[key] = reasons.get(key, 0) + 1
-    if not any(f.used or "not found" not in f.reason for f in frames):
+    reasons = Counter(f.reason.split(" (")[0] for f in frames if not f.used)
+    if all(f.reason == NOT_FOUND for f in frames):
         return BinoposeError(
             f"no {board.describe()} found in any of the {len(frames)} frame pairs "
             "(check --board, --cols/--rows: inner corners for a checkerboard, squares for ChArUco)"
         )
-    summary = "; ".join(f"{n} x {r}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    summary = "; ".join(f"{n} x {r}" for r, n in reasons.most_common())
     return BinoposeError(
         f"only {used} usable frame pairs of {len(frames)} (need {config.min_pairs}): {summary}"
     )
@@ -430,13 +432,16 @@ def calibrate_detections(
     frames = list(frames)
     for _ in range(5):
         keep = [i for i, f in enumerate(frames) if f.used]
-        if len(keep) < max(config.min_pairs, 3):
+        if len(keep) < config.min_pairs:
             raise _too_few(frames, config, board)
-        sol = _solve([observations[i] for i in keep], sizes, config.fix_k3)
+        try:
+            sol = _solve([observations[i] for i in keep], sizes, config.fix_k3)
+        except cv2.error as e:
+            raise BinoposeError(f"OpenCV could not calibrate from {len(keep)} pairs: {e.err}") from None
         worst = sol.per_view.max(axis=1)
         limit = max(config.max_frame_rms_px, config.outlier_factor * float(np.median(worst)))
         for i, e, row in zip(keep, worst, sol.per_view, strict=True):
-            reason = f"reprojection error {e:.2f} px > {limit:.2f} px (outlier)" if e > limit else ""
+            reason = f"reprojection error above the limit ({e:.2f} px > {limit:.2f} px)" if e > limit else ""
             frames[i] = replace(frames[i], reason=reason, rms_left=float(row[2]), rms_right=float(row[3]))
         if (worst <= limit).all():
             break
