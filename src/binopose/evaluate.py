@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import torch
 
 from binopose.data.benchmark import Error2DStats, StereoBenchmark, protocol_folds
+from binopose.data.noise import ErrorModel2D, fit_error_model, pose_scale_px
 from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.metrics import pose_metrics, reprojection_errors
+from binopose.refiner import Refiner
 from binopose.skeleton import ROOT
 
 Method = Callable[[StereoBenchmark, "Error2DStats | None"], np.ndarray]
@@ -40,10 +43,43 @@ def triangulation_method(bias: str = "mean") -> Method:
     """Plain linear triangulation, after subtracting the 2D bias the protocol allows."""
 
     def method(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
-        import torch
-
         kp = torch.from_numpy(_input_2d(bench, stats, bias))
         return triangulate(kp, bench.projection_matrices()).numpy()
+
+    return method
+
+
+def noise_level(stats: Error2DStats, kp2d: np.ndarray, reference: ErrorModel2D) -> float:
+    """The diffusion noise level that matches the protocol's 2D error statistics: their size relative to
+    the person's size in the image, over the size of the reference error model."""
+    if stats.pred is not None:
+        rms = fit_error_model(stats.pred, stats.gt).rms()
+    else:
+        person = float(pose_scale_px(torch.from_numpy(np.asarray(kp2d, np.float64))).mean())
+        rms = float(np.sqrt(np.mean((np.asarray(stats.scale_px) / person) ** 2)))
+    return rms / reference.rms()
+
+
+def dualdiff_method(refiner: Refiner, bias: str = "mean", match_noise: bool = True) -> Method:
+    """Dual-Diffusion refinement of the (bias-corrected) input; with ``match_noise`` the start level is
+    set from the protocol's 2D error statistics (when it allows any)."""
+    base_sigma = refiner.start_sigma
+
+    def method(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
+        kp = _input_2d(bench, stats, bias)
+        P = bench.projection_matrices()
+        refiner.start_sigma = base_sigma
+        if stats is not None and match_noise:
+            kind = (
+                "stereo"
+                if bool(
+                    refiner._kind(torch.from_numpy(kp), P, pose_scale_px(torch.from_numpy(kp))).float().mean()
+                    > 0.5
+                )
+                else "per-view"
+            )
+            refiner.start_sigma = noise_level(stats, kp, refiner.error_models[kind])
+        return refiner.refine(kp, P).poses.numpy()
 
     return method
 
@@ -68,10 +104,10 @@ def evaluate(bench: StereoBenchmark, method: Method, protocol: str, name: str = 
         "per_action": {a: int((bench.action == a).sum()) for a in result["per_action"]},
     }
     if bench.kp2d_gt is not None:
-        import torch
-
         uv = project(torch.from_numpy(np.nan_to_num(pred)), bench.projection_matrices()).numpy()
         uv[~np.isfinite(pred).all(-1)[:, None].repeat(2, 1)] = np.nan
         result["reprojection_px"] = reprojection_errors(uv, bench.kp2d_gt)
-    result["folds"] = [{"name": f.name, "frames": len(f.test_index), "stats": f.stats and f.stats.source} for f in folds]
+    result["folds"] = [
+        {"name": f.name, "frames": len(f.test_index), "stats": f.stats and f.stats.source} for f in folds
+    ]
     return result, pred

@@ -136,7 +136,9 @@ def format_table(result: dict) -> str:
         f"symmetry error {result['symmetry_error_mm']:.2f} mm",
     ]
     if "reprojection_px" in result:
-        extra.append("2D reprojection " + " / ".join(f"{x:.2f}" for x in result["reprojection_px"]) + " px (per view)")
+        extra.append(
+            "2D reprojection " + " / ".join(f"{x:.2f}" for x in result["reprojection_px"]) + " px (per view)"
+        )
     if result.get("nan_joints"):
         extra.append(f"WARNING: {result['nan_joints']} joints could not be estimated (NaN) and are left out")
     return "\n".join(lines + extra)

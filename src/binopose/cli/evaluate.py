@@ -9,16 +9,20 @@ import argparse
 
 from binopose.data.benchmark import PROTOCOLS, load_benchmark
 from binopose.errors import BinoposeError
-from binopose.evaluate import BIAS_MODES, evaluate, triangulation_method
+from binopose.evaluate import BIAS_MODES, dualdiff_method, evaluate, triangulation_method
 from binopose.io_utils import atomic_write_json
 from binopose.metrics import format_table
 
-METHODS = ("triangulate",)
+METHODS = ("triangulate", "dualdiff")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", metavar="DATA.npz", help="benchmark file in the *_stereo_test.npz format")
-    p.add_argument("--method", default="triangulate", help=f"method to evaluate: {', '.join(METHODS)} (default: triangulate)")
+    p.add_argument(
+        "--method",
+        default="triangulate",
+        help=f"method to evaluate: {', '.join(METHODS)} (default: triangulate)",
+    )
     p.add_argument("--protocol", default="raw", help=f"{', '.join(PROTOCOLS)} (default: raw)")
     p.add_argument(
         "--bias",
@@ -26,6 +30,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=BIAS_MODES,
         help="2D bias to subtract when the protocol provides one: mean (all joints), root (pelvis only), none "
         "(default: mean; ignored under raw)",
+    )
+    g = p.add_argument_group("dualdiff options")
+    g.add_argument(
+        "--model", metavar="PATH", help="model folder or model.safetensors (default: the shipped model)"
+    )
+    g.add_argument("--steps", type=int, default=1, metavar="K", help="sampling steps (default: 1)")
+    g.add_argument("--hypotheses", type=int, default=1, metavar="H", help="hypotheses per pose (default: 1)")
+    g.add_argument(
+        "--aggregate", default="mean", choices=("mean", "reprojection"), help="how to merge hypotheses"
+    )
+    g.add_argument(
+        "--start-sigma",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="noise level to start from when the protocol gives no 2D statistics (default: 1)",
+    )
+    g.add_argument(
+        "--no-match-noise",
+        action="store_true",
+        help="do not set the start level from the protocol's 2D error statistics",
+    )
+    g.add_argument(
+        "--noise-kind",
+        default="auto",
+        choices=("auto", "stereo", "per-view"),
+        help="2D error family of the input (default: auto, from the reprojection residual)",
     )
     p.add_argument("--json", metavar="OUT.json", help="write all metrics to this JSON file")
 
@@ -36,7 +67,28 @@ def run(args: argparse.Namespace) -> int:
     if args.method not in METHODS:
         raise BinoposeError(f"unknown method {args.method!r} (expected one of: {', '.join(METHODS)})")
     bench = load_benchmark(args.data)
-    result, _ = evaluate(bench, triangulation_method(args.bias), args.protocol, name=args.method)
+    if args.method == "dualdiff":
+        from binopose.refiner import Refiner
+
+        if args.steps < 1 or args.hypotheses < 1:
+            raise BinoposeError("--steps and --hypotheses must be at least 1")
+        refiner = Refiner.load(
+            args.model,
+            steps=args.steps,
+            hypotheses=args.hypotheses,
+            aggregate=args.aggregate,
+            start_sigma=args.start_sigma,
+            noise_kind=args.noise_kind,
+        )
+        method = dualdiff_method(refiner, args.bias, match_noise=not args.no_match_noise)
+    else:
+        method = triangulation_method(args.bias)
+    result, _ = evaluate(bench, method, args.protocol, name=args.method)
+    if args.method == "dualdiff":
+        result["options"] = {
+            k: getattr(args, k)
+            for k in ("model", "steps", "hypotheses", "aggregate", "start_sigma", "noise_kind")
+        } | {"match_noise": not args.no_match_noise}
     result["bias"] = args.bias if args.protocol != "raw" else "none"
     label = " (test-set 2D statistics)" if args.protocol == "official" else ""
     print(f"{args.method} on {args.data}, protocol {args.protocol}{label}, {result['frames']} frames")

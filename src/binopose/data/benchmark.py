@@ -104,7 +104,11 @@ class StereoBenchmark:
 def _check_shape(name: str, a: np.ndarray, want: tuple, n: int | None) -> None:
     want = tuple(n if w is None else w for w in want)
     if a.shape != want or (n is None and a.ndim != len(want)):
-        shape = "(" + ", ".join("N" if w is None else str(w) for w in _REQUIRED.get(name, _OPTIONAL.get(name))) + ")"
+        shape = (
+            "("
+            + ", ".join("N" if w is None else str(w) for w in _REQUIRED.get(name, _OPTIONAL.get(name)))
+            + ")"
+        )
         raise BinoposeError(f"benchmark file: {name!r} has shape {a.shape}, expected {shape}")
     if a.dtype.kind not in "fiu":
         raise BinoposeError(f"benchmark file: {name!r} has dtype {a.dtype}, expected numbers")
@@ -132,14 +136,18 @@ def load_benchmark(path: str | os.PathLike) -> StereoBenchmark:
     K = data["K"].astype(np.float64)
     if not np.isfinite(K).all() or (np.abs(np.linalg.det(K)) < 1e-9).any():
         bad = int((~np.isfinite(K).all((-1, -2, -3)) | (np.abs(np.linalg.det(K)) < 1e-9).any(-1)).sum())
-        raise BinoposeError(f"benchmark file {p}: {bad} frame(s) have a non-finite or singular camera matrix K")
+        raise BinoposeError(
+            f"benchmark file {p}: {bad} frame(s) have a non-finite or singular camera matrix K"
+        )
     R = data["R_right_from_left"].astype(np.float64)
     t = data["t_right_from_left_mm"].astype(np.float64)
     if not (np.isfinite(R).all() and np.isfinite(t).all()):
         raise BinoposeError(f"benchmark file {p}: non-finite stereo extrinsics")
     baseline = np.linalg.norm(-np.swapaxes(R, -1, -2) @ t[..., None], axis=(-1, -2))
     if (baseline < 1e-6).any():
-        raise BinoposeError(f"benchmark file {p}: {int((baseline < 1e-6).sum())} frame(s) have a zero stereo baseline")
+        raise BinoposeError(
+            f"benchmark file {p}: {int((baseline < 1e-6).sum())} frame(s) have a zero stereo baseline"
+        )
     labels = {}
     for k in ("subject", "action"):
         labels[k] = data[k].astype(str) if k in data and data[k].shape == (n,) else np.full(n, "all")
@@ -196,7 +204,9 @@ def protocol_folds(bench: StereoBenchmark, protocol: str) -> list[Fold]:
     if protocol == "cross-subject":
         subjects = sorted(set(bench.subject.tolist()))
         if len(subjects) < 2:
-            raise BinoposeError(f"benchmark file {bench.path}: protocol 'cross-subject' needs at least 2 subjects")
+            raise BinoposeError(
+                f"benchmark file {bench.path}: protocol 'cross-subject' needs at least 2 subjects"
+            )
         folds = []
         for s in subjects:
             others = np.flatnonzero(bench.subject != s)

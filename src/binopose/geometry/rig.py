@@ -84,14 +84,20 @@ class Camera:
             raise BinoposeError(f"camera {self.name!r}: distortions must have 4 or 5 values, got {d.size}")
         dist[: min(5, d.size)] = d[:5]
         if K.shape != (3, 3) or R.shape != (3, 3) or t.shape != (3,):
-            raise BinoposeError(f"camera {self.name!r}: expected K (3,3), R (3,3), t (3,); got {K.shape}, {R.shape}, {t.shape}")
+            raise BinoposeError(
+                f"camera {self.name!r}: expected K (3,3), R (3,3), t (3,); got {K.shape}, {R.shape}, {t.shape}"
+            )
         for what, a in (("matrix", K), ("rotation", R), ("translation", t), ("distortions", dist)):
             if not np.isfinite(a).all():
                 raise BinoposeError(f"camera {self.name!r}: {what} has non-finite values")
         if abs(K[0, 0]) < 1e-9 or abs(K[1, 1]) < 1e-9 or abs(np.linalg.det(K)) < 1e-12:
-            raise BinoposeError(f"camera {self.name!r}: intrinsic matrix is singular (fx={K[0, 0]}, fy={K[1, 1]})")
+            raise BinoposeError(
+                f"camera {self.name!r}: intrinsic matrix is singular (fx={K[0, 0]}, fy={K[1, 1]})"
+            )
         if np.abs(K[2] - [0, 0, 1]).max() > 1e-9 or abs(K[1, 0]) > 1e-9:
-            raise BinoposeError(f"camera {self.name!r}: intrinsic matrix must be upper triangular with K[2] = [0, 0, 1]")
+            raise BinoposeError(
+                f"camera {self.name!r}: intrinsic matrix must be upper triangular with K[2] = [0, 0, 1]"
+            )
         if np.abs(R @ R.T - np.eye(3)).max() > 1e-6 or np.linalg.det(R) < 0:
             raise BinoposeError(f"camera {self.name!r}: rotation is not a proper rotation matrix")
         object.__setattr__(self, "K", K)
@@ -140,13 +146,24 @@ class StereoRig:
     def is_rectified(self) -> bool:
         """True when the right camera is the left one shifted along its x axis with the same rows."""
         t = self.t_right_from_left
-        same_rows = abs(self.left.K[1, 1] - self.right.K[1, 1]) < 1e-6 and abs(self.left.K[1, 2] - self.right.K[1, 2]) < 1e-6
-        return bool(np.abs(self.R_right_from_left - np.eye(3)).max() < 1e-9 and np.abs(t[1:]).max() < 1e-6 and same_rows)
+        same_rows = (
+            abs(self.left.K[1, 1] - self.right.K[1, 1]) < 1e-6
+            and abs(self.left.K[1, 2] - self.right.K[1, 2]) < 1e-6
+        )
+        return bool(
+            np.abs(self.R_right_from_left - np.eye(3)).max() < 1e-9
+            and np.abs(t[1:]).max() < 1e-6
+            and same_rows
+        )
 
-    def projection_matrices(self, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu") -> torch.Tensor:
+    def projection_matrices(
+        self, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"
+    ) -> torch.Tensor:
         """(2, 3, 4) projection matrices with the left camera frame as world frame."""
         P_left = np.concatenate([self.left.K, np.zeros((3, 1))], axis=1)
-        P_right = self.right.K @ np.concatenate([self.R_right_from_left, self.t_right_from_left[:, None]], axis=1)
+        P_right = self.right.K @ np.concatenate(
+            [self.R_right_from_left, self.t_right_from_left[:, None]], axis=1
+        )
         return torch.tensor(np.stack([P_left, P_right]), dtype=dtype, device=device)
 
     def intrinsics(self, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
@@ -194,13 +211,19 @@ def load_cameras(path: str | os.PathLike, units: str | None = None) -> list[Came
     unit = units or str(meta.get("units", "m"))
     if unit not in _UNIT_TO_MM:
         raise BinoposeError(f"rig file {p}: unknown translation unit {unit!r} (expected m, cm or mm)")
-    cams = [_camera_from_table(k, v, _UNIT_TO_MM[unit]) for k, v in data.items() if k != "metadata" and isinstance(v, dict)]
+    cams = [
+        _camera_from_table(k, v, _UNIT_TO_MM[unit])
+        for k, v in data.items()
+        if k != "metadata" and isinstance(v, dict)
+    ]
     if not cams:
         raise BinoposeError(f"rig file {p} has no camera tables")
     return cams
 
 
-def load_rig(path: str | os.PathLike, left: str | None = None, right: str | None = None, units: str | None = None) -> StereoRig:
+def load_rig(
+    path: str | os.PathLike, left: str | None = None, right: str | None = None, units: str | None = None
+) -> StereoRig:
     """Read a stereo rig: the cameras named ``left``/``right``, or the first two of the file."""
     cams = load_cameras(path, units)
     by_name = {c.name: c for c in cams}

@@ -1,0 +1,80 @@
+"""The two families of 2D error models a default refiner is trained on.
+
+- ``per-view``: one detector run per image (independent errors per view, heavy tails, left/right
+  swaps), fitted on real (prediction, ground truth) pairs of a development set (never a test set),
+  bias removed (biases are detector-specific and handled apart).
+- ``stereo``: a stereo-aware detector (the views move together, v identical in both views, a small
+  disparity term, a per-frame offset), shaped after the per-joint profile of the per-view model and
+  sized after the measurements described in ``BENCHMARK.md`` ("What the errors look like").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from binopose.data.benchmark import load_benchmark
+from binopose.data.noise import ErrorModel2D, fit_error_model
+from binopose.errors import BinoposeError
+from binopose.skeleton import NUM_JOINTS
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    fit_from: str = ""  # a *_stereo_test.npz-format development file with per-view detections
+    fit_subjects: list[str] = field(default_factory=lambda: ["S1", "S5", "S6", "S7"])
+    stereo_weight: float = 0.5  # probability of the stereo-aware family
+    stereo_shared: float = 0.012  # rms shared error, fraction of the person's size
+    stereo_disparity: float = 0.0015  # independent u error per view
+    stereo_offset: float = 0.008  # per-frame whole-pose shift (u and v)
+    stereo_outlier_prob: float = 0.05
+    per_view_swap_prob: float = 0.01
+    generic_sigma: float = 0.025  # per-view size when no development file is given
+
+
+def per_view_model(cfg: NoiseConfig) -> ErrorModel2D:
+    if not cfg.fit_from:
+        s = np.full((2, NUM_JOINTS, 2), cfg.generic_sigma)
+        return ErrorModel2D(
+            "per-view",
+            indep_sigma=s.tolist(),
+            shared_sigma=(s[0] * 0.3).tolist(),
+            outlier_prob=0.05,
+            swap_prob=cfg.per_view_swap_prob,
+        )
+    bench = load_benchmark(cfg.fit_from)
+    if bench.kp2d_gt is None:
+        raise BinoposeError(
+            f"noise.fit_from {cfg.fit_from}: the file has no kp2d_gt to fit an error model on"
+        )
+    sel = np.isin(bench.subject, cfg.fit_subjects)
+    if not sel.any():
+        raise BinoposeError(
+            f"noise.fit_from {cfg.fit_from}: none of the subjects {cfg.fit_subjects} is in the file"
+        )
+    m = fit_error_model(bench.kp2d_pred[sel], bench.kp2d_gt[sel], name="per-view")
+    d = {**m.__dict__, "bias": np.zeros((2, NUM_JOINTS, 2)).tolist(), "swap_prob": cfg.per_view_swap_prob}
+    return ErrorModel2D(**d)
+
+
+def stereo_model(cfg: NoiseConfig, profile_from: ErrorModel2D) -> ErrorModel2D:
+    prof = np.sqrt(
+        np.asarray(profile_from.shared_sigma) ** 2 + np.asarray(profile_from.indep_sigma).mean(0) ** 2
+    )
+    prof = prof / np.sqrt((prof**2).mean()) * cfg.stereo_shared
+    indep = np.zeros((2, NUM_JOINTS, 2))
+    indep[..., 0] = cfg.stereo_disparity
+    return ErrorModel2D(
+        "stereo",
+        shared_sigma=prof.tolist(),
+        indep_sigma=indep.tolist(),
+        offset_sigma=[cfg.stereo_offset, cfg.stereo_offset],
+        offset_disparity_sigma=cfg.stereo_disparity,
+        outlier_prob=cfg.stereo_outlier_prob,
+    )
+
+
+def build_error_models(cfg: NoiseConfig) -> tuple[list[ErrorModel2D], list[float]]:
+    pv = per_view_model(cfg)
+    return [stereo_model(cfg, pv), pv], [cfg.stereo_weight, 1 - cfg.stereo_weight]

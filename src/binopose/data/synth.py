@@ -1,0 +1,75 @@
+"""Clean training batches, generated on the fly: corpus poses, augmented, in front of virtual rigs.
+
+Augmentation: mirroring with a left/right swap, bone-length scaling (global and per bone, through
+the kinematic tree as one matrix product), rotation about the vertical axis (in the rig sampler).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from binopose.data.noise import pose_scale_px
+from binopose.data.rigs import RigConfig, sample_scene
+from binopose.geometry import project
+from binopose.skeleton import BONES, NUM_JOINTS, PARENTS, ROOT, flip_permutation
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    mirror_prob: float = 0.5
+    global_scale: tuple[float, float] = (0.85, 1.15)
+    bone_scale: float = 0.08  # each bone (left and right alike) scaled by U(1 - b, 1 + b)
+
+
+@dataclass(frozen=True)
+class CleanBatch:
+    X: Tensor  # (B, J, 3) left camera frame, mm
+    P: Tensor  # (B, 2, 3, 4)
+    u: Tensor  # (B, 2, J, 2) clean projections
+    scale_px: Tensor  # (B, 2) person size per view
+    baseline: Tensor  # (B,) mm
+
+
+def _path_matrix() -> Tensor:
+    """(J, 16): entry (j, b) is 1 when bone b lies on the path from the root to joint j."""
+    M = np.zeros((NUM_JOINTS, len(BONES)), np.float32)
+    child_to_bone = {c: i for i, (c, _) in enumerate(BONES)}
+    for j in range(NUM_JOINTS):
+        k = j
+        while k != ROOT:
+            M[j, child_to_bone[k]] = 1.0
+            k = PARENTS[k]
+    return torch.from_numpy(M)
+
+
+_PATH = _path_matrix()
+_CHILD, _PARENT = (torch.tensor(x) for x in zip(*BONES))
+_FLIP = torch.as_tensor(flip_permutation())
+# a bone is named by its child joint; mirrored bones share one random scale (the smaller child index)
+_BONE_GROUP = torch.minimum(_CHILD, _FLIP[_CHILD])
+
+
+def augment(poses: Tensor, cfg: AugmentConfig, gen: torch.Generator) -> Tensor:
+    """Mirror and rescale world poses (B, J, 3), z up; returns root-centred poses."""
+    B = poses.shape[0]
+    X = poses - poses[:, ROOT : ROOT + 1]
+    mirror = torch.rand(B, generator=gen) < cfg.mirror_prob
+    Xm = X[:, _FLIP] * torch.tensor([-1.0, 1.0, 1.0], dtype=X.dtype)
+    X = torch.where(mirror[:, None, None], Xm, X)
+    bones = X[:, _CHILD] - X[:, _PARENT]  # (B, 16, 3)
+    g = cfg.global_scale[0] + torch.rand(B, 1, generator=gen) * (cfg.global_scale[1] - cfg.global_scale[0])
+    per = 1 + (torch.rand(B, NUM_JOINTS, generator=gen) * 2 - 1) * cfg.bone_scale
+    s = (g * per[:, _BONE_GROUP]).to(X.dtype)
+    scaled = (bones * s[..., None]).permute(1, 0, 2).reshape(len(BONES), -1)  # one (J, 16) x (16, 3B) product
+    return (_PATH.to(X.dtype) @ scaled).view(NUM_JOINTS, B, 3).permute(1, 0, 2)
+
+
+def make_batch(poses: Tensor, rig: RigConfig, aug: AugmentConfig, gen: torch.Generator) -> CleanBatch:
+    """Augment world poses (B, J, 3), place each in front of a random rig and project it."""
+    scene = sample_scene(augment(poses.double(), aug, gen), rig, gen)
+    u = project(scene.X, scene.P)
+    return CleanBatch(scene.X, scene.P, u, pose_scale_px(u), scene.baseline)

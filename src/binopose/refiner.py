@@ -1,0 +1,168 @@
+"""The user-facing refiner: load a model once, refine batches of stereo 2D keypoints into 3D poses.
+
+    ref = Refiner.load()                      # the default model shipped with binopose
+    res = ref.refine(kp2d, rig)               # kp2d (N, 2, 17, 2) undistorted pixels
+    res.poses, res.uncertainty                # (N, 17, 3) mm in the left camera frame, (N, 17) mm
+
+Inputs stream through the network in chunks, so a million poses need little memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from binopose.config import from_dict
+from binopose.data.noise import ErrorModel2D, pose_scale_px
+from binopose.diffusion.sampling import SampleResult, refine_2d
+from binopose.diffusion.schedule import Schedule
+from binopose.errors import BinoposeError
+from binopose.geometry import project, triangulate
+from binopose.geometry.rig import StereoRig
+from binopose.model import Denoiser, DenoiserConfig
+from binopose.skeleton import NUM_JOINTS
+
+#: relative reprojection residual below which an input is taken to come from a stereo-aware detector
+_STEREO_RESIDUAL = 0.002
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("binopose") / "assets" / "default_model" / "model.safetensors"))
+
+
+def camera_baseline(P: Tensor) -> Tensor:
+    """Distance between the two camera centres of (..., 2, 3, 4) projection matrices."""
+    M, p4 = P[..., :3].double(), P[..., 3:].double()
+    C = -torch.linalg.solve(M, p4).squeeze(-1)
+    return (C[..., 0, :] - C[..., 1, :]).norm(dim=-1)
+
+
+@dataclass
+class Refiner:
+    net: Denoiser
+    schedule: Schedule
+    error_models: dict[str, ErrorModel2D]
+    steps: int = 1
+    hypotheses: int = 1
+    aggregate: str = "mean"
+    start_sigma: float = 1.0
+    noise_kind: str = "auto"  # which error model family the input follows: auto, stereo, per-view
+    chunk: int = 32768
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, **options: object) -> Refiner:
+        """Load a model folder or ``model.safetensors`` (None: the default model)."""
+        from binopose.checkpoint import load_model
+
+        p = Path(path) if path is not None else default_model_path()
+        state, config, err = load_model(p)
+        try:
+            net = Denoiser(from_dict(DenoiserConfig, config["model"]))
+            net.load_state_dict(state, strict=True)
+            schedule = from_dict(Schedule, config["schedule"])
+            models = {m["name"]: ErrorModel2D.from_dict(m) for m in err["models"]}
+        except (KeyError, RuntimeError, TypeError, ValueError) as e:
+            if isinstance(e, BinoposeError):
+                raise
+            raise BinoposeError(
+                f"{p}: model does not match this binopose version ({str(e).splitlines()[0]})"
+            ) from None
+        net.eval()
+        return cls(net, schedule, models, **options)  # type: ignore[arg-type]
+
+    def _denoise(self, X: Tensor, s: Tensor, B: Tensor, ev: Tensor) -> tuple[Tensor, Tensor]:
+        x0, log_std = self.net(X.float(), s.float(), B.float(), ev.float())
+        return x0.to(X.dtype), log_std
+
+    def _kind(self, u: Tensor, P: Tensor, scale: Tensor) -> Tensor:
+        """(B,) True where the input looks stereo-aware (reprojects with ~zero residual)."""
+        if self.noise_kind != "auto":
+            return torch.full(u.shape[:1], self.noise_kind == "stereo")
+        X = triangulate(u, P)
+        res = ((project(X, P) - u).norm(dim=-1) / scale[..., None]).nanmedian(-1).values.amax(-1)
+        return torch.nan_to_num(res, nan=1.0) < _STEREO_RESIDUAL
+
+    @torch.inference_mode()
+    def refine(
+        self,
+        kp2d: Tensor | np.ndarray,
+        cameras: StereoRig | Tensor | np.ndarray,
+        conf: Tensor | np.ndarray | None = None,
+    ) -> SampleResult:
+        """Refine stereo 2D keypoints.
+
+        Args:
+            kp2d: (N, 2, 17, 2) undistorted pixels of the left and right view (NaN = missing).
+            cameras: a :class:`StereoRig`, or projection matrices (2, 3, 4) or (N, 2, 3, 4) in the
+                left camera frame (mm).
+            conf: optional (N, 2, 17) confidences (0 = missing).
+        Returns:
+            poses (N, 17, 3) mm, uncertainty (N, 17) mm, triangulated (N, 17, 3).
+        """
+        u = torch.as_tensor(kp2d, dtype=torch.float64)
+        if u.ndim != 4 or u.shape[1:] != (2, NUM_JOINTS, 2):
+            raise BinoposeError(f"keypoints must have shape (N, 2, 17, 2), got {tuple(u.shape)}")
+        P = (
+            cameras.projection_matrices(torch.float64)
+            if isinstance(cameras, StereoRig)
+            else torch.as_tensor(cameras)
+        )
+        P = P.double()
+        if P.shape[-3:] != (2, 3, 4) or P.ndim not in (3, 4) or (P.ndim == 4 and P.shape[0] != u.shape[0]):
+            raise BinoposeError(
+                f"projection matrices must be (2, 3, 4) or (N, 2, 3, 4), got {tuple(P.shape)}"
+            )
+        P = P.expand(u.shape[0], 2, 3, 4)
+        c = None if conf is None else torch.as_tensor(conf, dtype=torch.float64)
+        if c is not None and c.shape != u.shape[:3]:
+            raise BinoposeError(f"confidences must have shape (N, 2, 17), got {tuple(c.shape)}")
+        parts = [
+            self._refine_chunk(
+                u[i : i + self.chunk], P[i : i + self.chunk], None if c is None else c[i : i + self.chunk]
+            )
+            for i in range(0, u.shape[0], self.chunk)
+        ]
+        return SampleResult(
+            *(torch.cat(x) for x in zip(*((r.poses, r.uncertainty, r.triangulated) for r in parts)))
+        )
+
+    def _refine_chunk(self, u: Tensor, P: Tensor, conf: Tensor | None) -> SampleResult:
+        scale = pose_scale_px(u)
+        baseline = camera_baseline(P)
+        sigmas = self.schedule.sampling_sigmas(self.start_sigma, self.steps)
+        stereo = self._kind(u, P, scale)
+        out = None
+        for kind, mask in (("stereo", stereo), ("per-view", ~stereo)):
+            if not mask.any():
+                continue
+            model = self.error_models.get(kind) or next(iter(self.error_models.values()))
+            r = refine_2d(
+                self._denoise,
+                u[mask],
+                P[mask],
+                baseline[mask],
+                scale[mask],
+                sigmas,
+                self.hypotheses,
+                self.aggregate,
+                model,
+                conf=None if conf is None else conf[mask],
+            )
+            if out is None:
+                out = [
+                    torch.full((u.shape[0], *t.shape[1:]), float("nan"), dtype=t.dtype)
+                    for t in (r.poses, r.uncertainty, r.triangulated)
+                ]
+            for o, t in zip(out, (r.poses, r.uncertainty, r.triangulated)):
+                o[mask] = t.to(o.dtype)
+        # a joint no view pair can triangulate stays NaN (never a silent guess)
+        tri_nan = ~torch.isfinite(out[2]).all(-1)
+        out[0][tri_nan] = float("nan")
+        out[1][tri_nan] = float("nan")
+        return SampleResult(*out)

@@ -1,0 +1,215 @@
+"""Training a Dual-Diffusion refiner from 3D pose corpora and virtual stereo rigs.
+
+``train(cfg)`` runs in a folder with the resolved config, a JSON-lines log, a loss/MPJPE plot,
+``checkpoint.safetensors`` (resumed automatically) and, at the end, the model folder ``model/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from binopose.checkpoint import load_checkpoint, save_checkpoint, save_model
+from binopose.config import to_dict
+from binopose.data.corpora import PoseCorpus, concat, load_corpus, split_by_group
+from binopose.data.noise import ErrorModel2D
+from binopose.data.presets import NoiseConfig, build_error_models
+from binopose.data.rigs import RigConfig
+from binopose.data.synth import AugmentConfig, make_batch
+from binopose.diffusion.loss import LossConfig, denoising_loss
+from binopose.diffusion.schedule import Schedule
+from binopose.errors import BinoposeError
+from binopose.io_utils import atomic_write, atomic_write_json, atomic_write_text
+from binopose.model import Denoiser, DenoiserConfig
+from binopose.validate import validation_mpjpe
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    path: str
+    stride: int = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    out: str = "runs/default"
+    seed: int = 0
+    steps: int = 20000
+    batch_size: int = 1024
+    lr: float = 2e-3
+    warmup: int = 500
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    ckpt_every: int = 500
+    val_every: int = 1000
+    val_size: int = 4096
+    corpora: list[CorpusSpec] = field(default_factory=list)
+    holdout_subjects: list[str] = field(default_factory=lambda: ["S8"])
+    holdout_every_nth_clip: int = 10
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    rig: RigConfig = field(default_factory=RigConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    schedule: Schedule = field(default_factory=Schedule)
+    model: DenoiserConfig = field(default_factory=DenoiserConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    threads: int = 0  # torch threads (0: leave torch's default)
+
+
+def load_poses(cfg: TrainConfig) -> tuple[PoseCorpus, PoseCorpus]:
+    if not cfg.corpora:
+        raise BinoposeError("config: 'corpora' is empty: list at least one 3D pose corpus (path, stride)")
+    corpus = concat([load_corpus(c.path, c.stride) for c in cfg.corpora])
+    train, val = split_by_group(corpus, cfg.holdout_subjects, cfg.holdout_every_nth_clip)
+    if len(train) == 0 or len(val) == 0:
+        raise BinoposeError(
+            f"config: the training/validation split is empty ({len(train)} / {len(val)} poses)"
+        )
+    return train, val
+
+
+def _lr(cfg: TrainConfig, step: int) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _state(net: Denoiser, ema: Denoiser, opt: torch.optim.Optimizer, gen: torch.Generator) -> dict:
+    t = {f"model.{k}": v for k, v in net.state_dict().items()}
+    t.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
+    for i, s in opt.state_dict()["state"].items():
+        t.update({f"optim.{i}.{k}": torch.as_tensor(v) for k, v in s.items()})
+    t["rng"] = gen.get_state()
+    return t
+
+
+def _restore(
+    tensors: dict, net: Denoiser, ema: Denoiser, opt: torch.optim.Optimizer, gen: torch.Generator
+) -> None:
+    def sub(prefix: str) -> dict:
+        return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+    net.load_state_dict(sub("model."))
+    ema.load_state_dict(sub("ema."))
+    sd = opt.state_dict()
+    state: dict = {}
+    for k, v in sub("optim.").items():
+        i, name = k.split(".", 1)
+        state.setdefault(int(i), {})[name] = v
+    sd["state"] = state
+    opt.load_state_dict(sd)
+    gen.set_state(tensors["rng"])
+
+
+def _plot(log: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    tr = [r for r in log if "loss_3d_mm" in r]
+    axes[0].plot([r["step"] for r in tr], [r["loss_3d_mm"] for r in tr], lw=0.8)
+    axes[0].set(xlabel="step", ylabel="training MPJPE (mm)", yscale="log", title="training loss")
+    va = [r for r in log if "val" in r]
+    for key in sorted({k for r in va for k in r["val"]}):
+        axes[1].plot([r["step"] for r in va], [r["val"][key] for r in va], marker="o", ms=3, label=key)
+    axes[1].set(xlabel="step", ylabel="MPJPE (mm)", title="validation (held-out poses, virtual rigs)")
+    if va:
+        axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> Path:
+    """Train (or resume) a model; returns the model folder."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    atomic_write_json(out / "config.json", to_dict(cfg))
+    train_poses, val_poses = load_poses(cfg)
+    models, weights = build_error_models(cfg.noise)
+    torch.manual_seed(cfg.seed)
+    net = Denoiser(cfg.model)
+    ema = Denoiser(cfg.model)
+    ema.load_state_dict(net.state_dict())
+    ema.requires_grad_(False)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    step = 0
+    log: list[dict] = []
+    ckpt = out / "checkpoint.safetensors"
+    if ckpt.exists():
+        tensors, info = load_checkpoint(ckpt)
+        _restore(tensors, net, ema, opt, gen)
+        step, log = info["step"], info.get("log", [])
+    pool = torch.from_numpy(train_poses.poses)
+    val = validation_set(val_poses, cfg, models, weights)
+    bar = tqdm(
+        total=cfg.steps, initial=step, disable=not progress, desc="train", unit="step", dynamic_ncols=True
+    )
+    t0, seen = time.perf_counter(), 0
+    while step < cfg.steps:
+        torch.manual_seed(cfg.seed * 100003 + step)  # dropout etc.: a function of the step, for exact resumes
+        for g in opt.param_groups:
+            g["lr"] = _lr(cfg, step)
+        idx = torch.randint(0, len(pool), (cfg.batch_size,), generator=gen)
+        batch = make_batch(pool[idx], cfg.rig, cfg.augment, gen)
+        net.train()
+        loss, stats = denoising_loss(net, batch, cfg.schedule, models, weights, cfg.loss, gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+        opt.step()
+        with torch.no_grad():
+            for pe, pn in zip(ema.parameters(), net.parameters()):
+                pe.lerp_(pn, 1 - cfg.ema_decay)
+        step += 1
+        seen += cfg.batch_size
+        bar.update(1)
+        bar.set_postfix(mpjpe=f"{stats['loss_3d_mm']:.1f}")
+        if step % 50 == 0 or step == cfg.steps:
+            rate = seen / (time.perf_counter() - t0)
+            log.append({"step": step, **stats, "lr": _lr(cfg, step - 1), "samples_per_s": rate})
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            log.append({"step": step, "val": validation_mpjpe(ema, val, cfg.schedule)})
+            bar.write(f"step {step}: " + ", ".join(f"{k} {v:.1f}" for k, v in log[-1]["val"].items()))
+            _plot(log, out / "training.png")
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            save_checkpoint(ckpt, _state(net, ema, opt, gen), {"step": step, "log": log})
+            atomic_write_text(out / "log.jsonl", "".join(_json(r) + "\n" for r in log))
+    bar.close()
+    model_cfg = {
+        "model": dataclasses.asdict(cfg.model),
+        "schedule": dataclasses.asdict(cfg.schedule),
+        "train": to_dict(cfg),
+    }
+    err = {"models": [dataclasses.asdict(m) for m in models], "weights": list(weights)}
+    return save_model(out / "model", ema.state_dict(), model_cfg, err).parent
+
+
+def _json(r: dict) -> str:
+    import json
+
+    return json.dumps(r)
+
+
+def validation_set(
+    val_poses: PoseCorpus, cfg: TrainConfig, models: list[ErrorModel2D], weights: list[float]
+) -> dict:
+    """Fixed validation batches (seeded): held-out poses, virtual rigs, each error model at sigma = 1."""
+    gen = torch.Generator().manual_seed(12345)
+    n = min(cfg.val_size, len(val_poses))
+    idx = torch.from_numpy(np.random.default_rng(0).choice(len(val_poses), n, replace=False))
+    batch = make_batch(torch.from_numpy(val_poses.poses)[idx], cfg.rig, AugmentConfig(mirror_prob=0.0), gen)
+    return {"batch": batch, "models": models, "gen_seed": 777}
