@@ -140,22 +140,20 @@ def test_pipeline_resume_detects_only_the_rest(scene):
     np.testing.assert_allclose(load_poses(d / "r" / "poses_3d.json").poses, X, atol=0.05)
 
 
-def test_lr_fix_repairs_swapped_right_view(scene):
-    _, rig, X, uv, _, _ = scene
+@pytest.mark.parametrize("view", [0, 1])
+def test_lr_fix_repairs_the_swapped_view(scene, view):
+    _, rig, X, _, _, _ = scene
     P = rig.projection_matrices(torch.float64)
     ideal = torch.as_tensor(
         reproject(
-            X,
-            StereoRig(
-                *[c.__class__(c.name, c.size, c.K, np.zeros(5), c.R, c.t) for c in (rig.left, rig.right)]
-            ),
+            X, StereoRig(*[Camera(c.name, c.size, c.K, np.zeros(5), c.R, c.t) for c in (rig.left, rig.right)])
         )
     )
     bad = ideal.clone()
-    bad[[1, 4], 1] = ideal[[1, 4], 1][:, flip_permutation()]
+    bad[[1, 4, 5], view] = ideal[[1, 4, 5], view][:, flip_permutation()]
     conf = torch.ones(bad.shape[:-1], dtype=torch.float64)
     fixed, _, swapped = fix_left_right(bad, conf, P)
-    assert swapped.tolist() == [i in (1, 4) for i in range(N)]
+    assert swapped.tolist() == [i in (1, 4, 5) for i in range(N)]
     torch.testing.assert_close(fixed, ideal)
 
 

@@ -141,12 +141,14 @@ def undistort(kp2d: np.ndarray, rig: StereoRig) -> torch.Tensor:
 def fix_left_right(
     uv: torch.Tensor, conf: torch.Tensor, P: torch.Tensor, ratio: float = 0.7
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Swap the right view's left/right labels in frames where that lowers the triangulation's
-    reprojection error below ``ratio`` times the unswapped one (single-image detectors such as
-    BlazePose swap sides now and then). Returns (uv, conf) and the (N,) bool mask of swapped frames.
+    """Repair frames where one view's detector swapped the subject's left and right (single-image
+    detectors such as BlazePose do, now and then).
 
-    With two views only the disagreement is visible, not which view is wrong: when the left view
-    swapped, the result is a consistent but mirrored labelling.
+    A frame is repaired when swapping the right view's labels lowers the triangulation's mean
+    reprojection error below ``ratio`` times the unswapped one. Two views show only that they
+    disagree, not which one is wrong; the frames are taken to be a sequence and the labelling
+    (swap the right view, or the left one) whose 3D pose is closer to the nearest frame where the
+    views agreed wins. Returns the repaired (uv, conf) and the (N,) bool mask of repaired frames.
     """
     perm = torch.as_tensor(flip_permutation())
     uv_s, conf_s = uv.clone(), conf.clone()
@@ -157,6 +159,15 @@ def fix_left_right(
         return torch.nanmean(e.flatten(1), dim=1)
 
     swap = err(uv_s, conf_s) < ratio * err(uv, conf)
+    good = torch.nonzero(~swap).flatten()
+    if swap.any() and len(good):
+        i = torch.nonzero(swap).flatten()
+        nearest = good[(i[:, None] - good[None]).abs().argmin(1)]
+        X_s, X_g = triangulate(uv_s[i], P, conf_s[i]), triangulate(uv[nearest], P, conf[nearest])
+        d_right = torch.nanmean((X_s - X_g).norm(dim=-1), dim=1)
+        d_left = torch.nanmean((X_s[:, perm] - X_g).norm(dim=-1), dim=1)
+        left_wrong = i[d_left < d_right]  # swap the left view instead: mirror both views' labels
+        uv_s[left_wrong], conf_s[left_wrong] = uv_s[left_wrong][:, :, perm], conf_s[left_wrong][:, :, perm]
     m = swap[:, None, None, None]
     return torch.where(m, uv_s, uv), torch.where(m[..., 0], conf_s, conf), swap
 
