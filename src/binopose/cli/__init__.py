@@ -15,6 +15,7 @@ from binopose.errors import BinoposeError
 #: subcommand -> (module under binopose.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("evaluate", "evaluate a method on a *_stereo_test.npz benchmark file"),
+    "train": ("train", "train a Dual-Diffusion refiner from 3D pose corpora (virtual stereo rigs)"),
     "calibrate": ("calibrate", "checkerboard or ChArUco pairs/videos of two cameras -> rig TOML"),
     "run": ("run", "two videos or image folders + a rig file -> 3D poses, files and pictures"),
     "refine": ("refine", "2D keypoints of both views from a file + a rig file -> 3D poses"),
