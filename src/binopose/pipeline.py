@@ -186,7 +186,10 @@ def load_refiner(model: str | None):
         raise BinoposeError(
             f"refinement needs binopose.refiner, which cannot be imported ({e}); use --no-refine"
         ) from None
-    return Refiner.load(model)
+    try:
+        return Refiner.load(model)
+    except BinoposeError as e:
+        raise BinoposeError(f"cannot load the refiner model: {e} (give --model PATH, or --no-refine)") from None
 
 
 def one_euro(
@@ -216,11 +219,17 @@ def one_euro(
 
 
 def lift(
-    kp: Keypoints2D, rig: StereoRig, cfg: LiftConfig, fps: float | None = None, ideal: bool = False
+    kp: Keypoints2D,
+    rig: StereoRig,
+    cfg: LiftConfig,
+    fps: float | None = None,
+    ideal: bool = False,
+    refiner: object | None = None,
 ) -> tuple[Poses3D, dict]:
     """2D keypoints of both views -> 3D poses (mm, left camera frame) and a dict of timings/counts.
 
     ``ideal``: the keypoints are already undistorted (otherwise the rig's distortion is removed).
+    ``refiner``: an already loaded Refiner (else ``cfg.model`` is loaded when ``cfg.refine``).
     """
     if cfg.smooth not in SMOOTHERS:
         raise BinoposeError(f"unknown smoother {cfg.smooth!r} (expected one of: {', '.join(SMOOTHERS)})")
@@ -249,7 +258,7 @@ def lift(
         t1 = time.perf_counter()
         ok = torch.isfinite(X).all(-1).all(-1)  # the refiner gets complete poses only
         if ok.any():
-            res = load_refiner(cfg.model).refine(uv[ok].float(), rig, conf[ok].float())
+            res = (refiner or load_refiner(cfg.model)).refine(uv[ok].float(), rig, conf[ok].float())
             X[ok] = res.poses.detach().double()
             unc[ok] = res.uncertainty.detach().double()
         info.update(
@@ -297,6 +306,7 @@ def run_pipeline(
     check_sizes(src_l, src_r, rig)
     rate = src_l.info.fps
     factory = detector_factory or make_detector
+    refiner = load_refiner(cfg.model) if cfg.refine else None  # fail before the long detection step
     detectors = (factory(), factory())
     try:
         kp, det = detect_pair(
@@ -305,7 +315,7 @@ def run_pipeline(
     finally:
         for d in detectors:
             getattr(d, "close", lambda: None)()
-    poses, info = lift(kp, rig, cfg, rate)
+    poses, info = lift(kp, rig, cfg, rate, refiner=refiner)
     files = {"keypoints_2d": str(out / KEYPOINTS_FILE)}
     for ext in ("json", "npz", "csv", "trc"):
         files[f"poses_{ext}"] = str(save_poses(out / f"poses_3d.{ext}", poses))
