@@ -117,6 +117,9 @@ def sample_scene(poses_world: Tensor, cfg: RigConfig, gen: torch.Generator) -> S
     X_left = (X - centers[:, None, 0]) @ R_l.transpose(1, 2)
     R_rl = R_r @ R_l.transpose(1, 2)
     t_rl = (R_r @ (centers[:, 0] - centers[:, 1]).unsqueeze(-1)).squeeze(-1)
+    # a rolled parallel pair is rectified only with the right camera on the left one's (rolled) x axis
+    t_par = torch.stack([-baseline, torch.zeros_like(baseline), torch.zeros_like(baseline)], -1)
+    t_rl = torch.where(converge[:, None], t_rl, t_par)
     f = _uniform(gen, B, *cfg.person_height_px, log=True) * X_left[:, ROOT, 2] / 1700.0
     K_l = _intrinsics(gen, f, cfg)
     K_r = _intrinsics(gen, f * (1 + _uniform(gen, B, -cfg.focal_mismatch, cfg.focal_mismatch)), cfg)
