@@ -240,3 +240,15 @@ def test_cli_refine_triangulate(scene, capsys, tmp_path):
     )
     assert code == 0 and "8 poses" in out
     np.testing.assert_allclose(load_poses(d / "p.csv").poses, X, atol=0.05)
+
+
+def test_pipeline_on_image_folders(scene):
+    d, rig, X, _, factory, _ = scene
+    for side in ("l", "r"):
+        (d / side).mkdir()
+        for i in range(N):
+            cv2.imwrite(str(d / side / f"{i:04d}.png"), np.full((H, W, 3), 10 + 20 * i, np.uint8))
+    cfg = LiftConfig(refine=False, smooth="oneeuro")
+    s = run_pipeline(d / "l", d / "r", rig, d / "img", cfg, factory, fps=30.0, viz=False, progress=False)
+    assert s["frames"] == N and s["fps"] == 30.0
+    np.testing.assert_allclose(load_poses(d / "img" / "poses_3d.csv").poses[2:-2], X[2:-2], atol=2.0)

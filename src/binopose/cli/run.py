@@ -98,5 +98,6 @@ def print_summary(s: dict) -> None:
         f"detection {det['images']} images/s ({det['pairs']} pairs/s)"
     )
     print("outputs:")
+    width = max(map(len, s["files"]))
     for k, v in s["files"].items():
-        print(f"  {k:<14} {v}")
+        print(f"  {k:<{width}} {v}")
