@@ -17,6 +17,7 @@ from binopose.data.noise import ErrorModel2D, fit_error_model, pose_scale_px
 from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.metrics import pose_metrics, reprojection_errors
+from binopose.offsets import apply_body_offsets, fit_body_offsets
 from binopose.refiner import Refiner
 from binopose.skeleton import ROOT
 
@@ -82,6 +83,23 @@ def dualdiff_method(refiner: Refiner, bias: str = "mean", match_noise: bool = Tr
         return refiner.refine(kp, P).poses.numpy()
 
     return method
+
+
+def with_body_offsets(method: Method) -> Method:
+    """Add joint-definition offsets (body frame, :mod:`binopose.offsets`) fitted on the frames the
+    protocol lets a method fit on (cross-subject: the other subjects), by running ``method`` there."""
+
+    def wrapped(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
+        if stats is None or stats.frames is None or stats.frames.kp3d_gt is None:
+            raise BinoposeError(
+                "body offsets need a protocol that allows fitting on other frames (cross-subject)"
+            )
+        fit = stats.frames
+        blind = fit.__class__(**{**fit.__dict__, "kp3d_gt": None, "kp2d_gt": None})
+        offsets = fit_body_offsets(method(blind, stats), fit.kp3d_gt)
+        return apply_body_offsets(method(bench, stats), offsets)
+
+    return wrapped
 
 
 def evaluate(bench: StereoBenchmark, method: Method, protocol: str, name: str = "method") -> dict:

@@ -9,7 +9,7 @@ import argparse
 
 from binopose.data.benchmark import PROTOCOLS, load_benchmark
 from binopose.errors import BinoposeError
-from binopose.evaluate import BIAS_MODES, dualdiff_method, evaluate, triangulation_method
+from binopose.evaluate import BIAS_MODES, dualdiff_method, evaluate, triangulation_method, with_body_offsets
 from binopose.io_utils import atomic_write_json
 from binopose.metrics import format_table
 
@@ -58,6 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("auto", "stereo", "per-view"),
         help="2D error family of the input (default: auto, from the reprojection residual)",
     )
+    p.add_argument(
+        "--body-offsets",
+        action="store_true",
+        help="add joint-definition offsets (body frame) fitted on the frames the protocol allows (cross-subject only)",
+    )
     p.add_argument("--json", metavar="OUT.json", help="write all metrics to this JSON file")
 
 
@@ -83,7 +88,12 @@ def run(args: argparse.Namespace) -> int:
         method = dualdiff_method(refiner, args.bias, match_noise=not args.no_match_noise)
     else:
         method = triangulation_method(args.bias)
+    if args.body_offsets:
+        if args.protocol != "cross-subject":
+            raise BinoposeError("--body-offsets is only allowed under --protocol cross-subject")
+        method = with_body_offsets(method)
     result, _ = evaluate(bench, method, args.protocol, name=args.method)
+    result["body_offsets"] = bool(args.body_offsets)
     if args.method == "dualdiff":
         result["options"] = {
             k: getattr(args, k)

@@ -50,6 +50,7 @@ class Error2DStats:
     source: str  # "official (test-set)" or "frames of ..."
     pred: np.ndarray | None = None  # (n, 2, J, 2) the (prediction, ground truth) pairs they came from
     gt: np.ndarray | None = None
+    frames: StereoBenchmark | None = None  # the frames they came from (other subjects), with ground truth
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def fit_error_stats(bench: StereoBenchmark, index: np.ndarray, source: str) -> E
         raise BinoposeError(f"benchmark file {bench.path} has no 'kp2d_gt': cannot fit 2D error statistics")
     pred, gt = bench.kp2d_pred[index].astype(np.float64), bench.kp2d_gt[index].astype(np.float64)
     err = pred - gt
-    return Error2DStats(err.mean(0), err.std(0), source, pred, gt)
+    return Error2DStats(err.mean(0), err.std(0), source, pred, gt, bench.subset(index))
 
 
 def protocol_folds(bench: StereoBenchmark, protocol: str) -> list[Fold]:
