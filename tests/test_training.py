@@ -1,0 +1,162 @@
+"""Training: the denoiser overfits a fixed batch, checkpoints round-trip, an interrupted run resumes
+to exactly the weights of an uninterrupted one, and ``train`` runs end to end on a tiny corpus."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+from helpers import random_poses, stereo_views, tiny_model_config, write_corpus
+
+import binopose.train as train_module
+from binopose.checkpoint import load_checkpoint, load_model, save_model
+from binopose.config import from_dict
+from binopose.data.presets import NoiseConfig, build_error_models
+from binopose.data.rigs import RigConfig
+from binopose.data.synth import AugmentConfig, make_batch
+from binopose.diffusion.loss import LossConfig, denoising_loss
+from binopose.diffusion.schedule import Schedule
+from binopose.errors import BinoposeError
+from binopose.model import Denoiser
+from binopose.refiner import Refiner
+from binopose.train import TrainConfig, train
+
+
+def test_denoiser_overfits_a_fixed_batch():
+    torch.manual_seed(0)
+    net = Denoiser(tiny_model_config(dim=32, depth=2, cond_dim=32))
+    models, weights = build_error_models(NoiseConfig())
+    gen = torch.Generator().manual_seed(0)
+    batch = make_batch(torch.from_numpy(random_poses(32)), RigConfig(), AugmentConfig(), gen)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    schedule, cfg = Schedule(), LossConfig(w_unc=0.0)
+    first = last = None
+    for _ in range(250):
+        gen.manual_seed(1)  # the same steps and noise every time: one fixed batch
+        loss, stats = denoising_loss(net, batch, schedule, models, weights, cfg, gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        first = first or stats["loss_3d_mm"]
+        last = stats["loss_3d_mm"]
+    assert last < first / 5, (first, last)
+
+
+def _model_files(tmp_path, seed: int = 0):
+    torch.manual_seed(seed)
+    cfg = tiny_model_config()
+    net = Denoiser(cfg)
+    with torch.no_grad():  # the output layer starts at zero: make it do something
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    models, weights = build_error_models(NoiseConfig())
+    config = {"model": dataclasses.asdict(cfg), "schedule": dataclasses.asdict(Schedule())}
+    err = {"models": [dataclasses.asdict(m) for m in models], "weights": weights}
+    path = save_model(tmp_path / "model", net.state_dict(), config, err)
+    return net.eval(), path, models
+
+
+def test_checkpoint_round_trip(tmp_path):
+    net, path, models = _model_files(tmp_path)
+    state, config, err = load_model(path.parent)
+    assert state.keys() == net.state_dict().keys()
+    for k, v in net.state_dict().items():
+        assert torch.equal(state[k], v), k
+    assert from_dict(type(net.cfg), config["model"]) == net.cfg
+    assert [m["name"] for m in err["models"]] == [m.name for m in models]
+    direct = Refiner(net, Schedule(), {m.name: m for m in models})
+    loaded = Refiner.load(path)
+    _, P, u = stereo_views(16)
+    u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(0), dtype=u.dtype) * 2
+    a, b = direct.refine(u, P), loaded.refine(u, P)
+    assert torch.equal(a.poses, b.poses) and torch.equal(a.uncertainty, b.uncertainty)
+    assert not torch.allclose(a.poses, a.triangulated)  # the network changed the input
+
+
+def test_load_model_rejects_other_files(tmp_path):
+    with pytest.raises(BinoposeError, match="not found"):
+        load_model(tmp_path / "nothing")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(BinoposeError, match="safetensors"):
+        load_model(tmp_path / "junk.safetensors")
+
+
+def _config(tmp_path, out: str, **kw) -> TrainConfig:
+    corpus = tmp_path / "corpus.npz"
+    if not corpus.exists():
+        write_corpus(corpus, 120)
+    base = {
+        "out": str(tmp_path / out),
+        "seed": 3,
+        "steps": 8,
+        "batch_size": 16,
+        "warmup": 3,
+        "ckpt_every": 4,
+        "val_every": 4,
+        "val_size": 16,
+        "corpora": [{"path": str(corpus)}],
+        "holdout_subjects": ["S8"],
+        "noise": {"fit_from": ""},
+        "model": dataclasses.asdict(tiny_model_config(dropout=0.1)),
+    }
+    return from_dict(TrainConfig, {**base, **kw})
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_resume_gives_the_same_weights(tmp_path, monkeypatch):
+    """Stop a run after its step-4 checkpoint, restart it: the result equals an uninterrupted run."""
+    train(_config(tmp_path, "straight"), progress=False)
+    cfg = _config(tmp_path, "resumed")
+    real, calls = train_module.denoising_loss, []
+
+    def interrupt_after_4(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 4:
+            raise _Interrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "denoising_loss", interrupt_after_4)
+    with pytest.raises(_Interrupt):
+        train(cfg, progress=False)
+    monkeypatch.undo()
+    assert load_checkpoint(tmp_path / "resumed" / "checkpoint.safetensors")[1]["step"] == 4
+    train(cfg, progress=False)
+    a, info_a = load_checkpoint(tmp_path / "straight" / "checkpoint.safetensors")
+    b, info_b = load_checkpoint(tmp_path / "resumed" / "checkpoint.safetensors")
+    assert info_a["step"] == info_b["step"] == 8
+    assert a.keys() == b.keys() and any(k.startswith("optim.") for k in a)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    wa, wb = load_model(tmp_path / "straight" / "model")[0], load_model(tmp_path / "resumed" / "model")[0]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_train_end_to_end(tmp_path):
+    folder = train(_config(tmp_path, "run", steps=6, ckpt_every=3, val_every=3), progress=False)
+    run = tmp_path / "run"
+    assert folder == run / "model"
+    for name in ("model.safetensors", "config.json", "error_model.json"):
+        assert (folder / name).is_file(), name
+    for name in ("config.json", "log.jsonl", "training.png", "checkpoint.safetensors"):
+        assert (run / name).is_file(), name
+    resolved = json.loads((run / "config.json").read_text())
+    assert resolved["steps"] == 6 and resolved["noise"]["fit_from"] == ""
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    vals = [r["val"] for r in log if "val" in r]
+    assert [r["step"] for r in log if "val" in r] == [3, 6]
+    assert all(v == v for v in vals[-1].values())  # finite numbers, not NaN
+    ref = Refiner.load(folder)
+    _, P, u = stereo_views(4)
+    res = ref.refine(u, P)
+    assert res.poses.shape == (4, 17, 3) and torch.isfinite(res.poses).all()
+
+
+def test_train_needs_a_corpus(tmp_path):
+    cfg = dataclasses.replace(_config(tmp_path, "empty"), corpora=[])
+    with pytest.raises(BinoposeError, match="corpora"):
+        train(cfg, progress=False)
