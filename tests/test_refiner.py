@@ -1,0 +1,135 @@
+"""The user-facing Refiner on synthetic stereo 2D keypoints: shapes, chunking, missing joints,
+bad input, rigs versus projection matrices, uncertainty."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from helpers import stereo_views, tiny_model_config
+
+from binopose.data.presets import NoiseConfig, build_error_models
+from binopose.diffusion.schedule import Schedule
+from binopose.errors import BinoposeError
+from binopose.geometry.rig import Camera, StereoRig
+from binopose.model import Denoiser
+from binopose.refiner import Refiner, camera_baseline
+
+N = 40
+
+
+def make_refiner(**options) -> Refiner:
+    torch.manual_seed(0)
+    net = Denoiser(tiny_model_config())
+    with torch.no_grad():  # the output layer starts at zero: make the network do something
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    models, _ = build_error_models(NoiseConfig())
+    return Refiner(net.eval(), Schedule(), {m.name: m for m in models}, **options)
+
+
+def noisy_input(n: int = N, seed: int = 0):
+    X, P, u = stereo_views(n, seed)
+    gen = torch.Generator().manual_seed(seed)
+    u = u + torch.randn(u.shape, generator=gen, dtype=u.dtype) * 3.0
+    u[: n // 2, 1, :, 1] = u[: n // 2, 0, :, 1]  # half of them look stereo-aware (same rows)
+    return X, P, u
+
+
+@pytest.mark.parametrize("steps,hypotheses", [(1, 1), (2, 1), (3, 5)])
+def test_refine_shapes(steps, hypotheses):
+    _, P, u = noisy_input()
+    res = make_refiner(steps=steps, hypotheses=hypotheses).refine(u, P)
+    assert res.poses.shape == (N, 17, 3) and res.triangulated.shape == (N, 17, 3)
+    assert res.uncertainty.shape == (N, 17)
+    assert torch.isfinite(res.poses).all()
+    assert torch.isfinite(res.uncertainty).all() and (res.uncertainty > 0).all()
+
+
+def test_numpy_input_and_aggregation():
+    _, P, u = noisy_input(8)
+    res = make_refiner(hypotheses=3, aggregate="reprojection").refine(u.numpy(), P.numpy())
+    assert res.poses.shape == (8, 17, 3) and torch.isfinite(res.poses).all()
+
+
+@pytest.mark.parametrize("kind", ["auto", "stereo", "per-view"])
+def test_chunks_give_the_same_result(kind):
+    _, P, u = noisy_input()
+    whole = make_refiner(noise_kind=kind).refine(u, P)
+    parts = make_refiner(noise_kind=kind, chunk=7).refine(u, P)
+    for a, b in zip(
+        (whole.poses, whole.uncertainty, whole.triangulated),
+        (parts.poses, parts.uncertainty, parts.triangulated),
+    ):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-5)
+
+
+def test_missing_joints_stay_missing():
+    _, P, u = noisy_input(6)
+    u[0, 0, 3] = float("nan")  # joint 3 not seen in the left view
+    u[1, :, 5] = float("nan")  # joint 5 seen in no view
+    conf = torch.ones(6, 2, 17)
+    conf[2, 1, 9] = 0.0  # joint 9 of pose 2 not trusted in the right view
+    res = make_refiner().refine(u, P, conf)
+    missing = torch.zeros(6, 17, dtype=torch.bool)
+    missing[0, 3] = missing[1, 5] = missing[2, 9] = True
+    assert torch.isnan(res.poses[missing]).all() and torch.isnan(res.uncertainty[missing]).all()
+    assert torch.isfinite(res.poses[~missing]).all() and torch.isfinite(res.uncertainty[~missing]).all()
+
+
+def test_a_pose_with_no_joints_is_all_nan():
+    _, P, u = noisy_input(3)
+    u[1] = float("nan")
+    res = make_refiner().refine(u, P)
+    assert torch.isnan(res.poses[1]).all() and torch.isfinite(res.poses[[0, 2]]).all()
+
+
+def test_bad_shapes_raise():
+    _, P, u = noisy_input(4)
+    ref = make_refiner()
+    with pytest.raises(BinoposeError, match=r"\(N, 2, 17, 2\)"):
+        ref.refine(u[:, :, :16], P)
+    with pytest.raises(BinoposeError, match=r"\(N, 2, 17, 2\)"):
+        ref.refine(u[0], P)
+    with pytest.raises(BinoposeError, match="projection matrices"):
+        ref.refine(u, P[:, :, :, :3])
+    with pytest.raises(BinoposeError, match="projection matrices"):
+        ref.refine(u, P[:3])
+    with pytest.raises(BinoposeError, match="confidences"):
+        ref.refine(u, P, torch.ones(4, 17))
+
+
+def _rig() -> StereoRig:
+    X, P, u = stereo_views(1)
+    K = P[0, 0, :, :3].numpy()
+    M = P[0, 1].numpy()
+    R = np.linalg.solve(K, M[:, :3])
+    t = np.linalg.solve(K, M[:, 3])
+    return StereoRig(Camera("L", (1280, 720), K), Camera("R", (1280, 720), K, R=R, t=t))
+
+
+def test_rig_and_matrices_agree():
+    _, P, u = noisy_input()
+    rig = _rig()
+    assert torch.allclose(rig.projection_matrices(torch.float64), P[0])
+    ref = make_refiner()
+    a = ref.refine(u, rig)
+    b = ref.refine(u, P)
+    c = ref.refine(u, P[0])  # one (2, 3, 4) for all
+    assert torch.allclose(a.poses, b.poses, atol=1e-6) and torch.allclose(b.poses, c.poses)
+    assert camera_baseline(P)[0] == pytest.approx(rig.baseline_mm)
+
+
+def test_refiner_loads_with_options(tmp_path):
+    from binopose.checkpoint import save_model
+
+    ref = make_refiner()
+    cfg = {"model": dataclasses.asdict(ref.net.cfg), "schedule": dataclasses.asdict(ref.schedule)}
+    err = {"models": [dataclasses.asdict(m) for m in ref.error_models.values()], "weights": [0.5, 0.5]}
+    save_model(tmp_path / "m", ref.net.state_dict(), cfg, err)
+    loaded = Refiner.load(tmp_path / "m", steps=2, hypotheses=3)
+    assert loaded.steps == 2 and loaded.hypotheses == 3
+    with pytest.raises(BinoposeError, match="not found"):
+        Refiner.load(tmp_path / "nothing")
