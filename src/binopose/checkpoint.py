@@ -68,8 +68,8 @@ def load_model(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict, 
         )
     try:
         return state, json.loads(meta["config"]), json.loads(meta["error_model"])
-    except (KeyError, json.JSONDecodeError) as e:
-        raise BinoposeError(f"{p}: damaged model metadata ({e})") from None
+    except (KeyError, json.JSONDecodeError, RecursionError) as e:
+        raise BinoposeError(f"{p}: damaged model metadata ({type(e).__name__}: {e})") from None
 
 
 def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
@@ -80,4 +80,10 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     state, meta = _read(Path(path))
     if meta.get("format") != FORMAT + "-checkpoint":
         raise BinoposeError(f"{path} is not a binopose training checkpoint")
-    return state, json.loads(meta["info"])
+    try:
+        info = json.loads(meta["info"])
+    except (KeyError, json.JSONDecodeError, RecursionError) as e:
+        raise BinoposeError(f"{path}: damaged checkpoint metadata ({type(e).__name__})") from None
+    if not isinstance(info, dict):
+        raise BinoposeError(f"{path}: damaged checkpoint metadata (info is not a JSON object)")
+    return state, info

@@ -53,11 +53,22 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
 
 def from_dict(cls: type[T], data: dict, where: str = "") -> T:
     """Build dataclass ``cls`` from a (nested) dict, checking keys and types."""
+    if not isinstance(data, dict):
+        raise BinoposeError(f"config: {where or cls.__name__} must be a mapping, got {data!r:.80}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:
-        raise BinoposeError(f"config: unknown key(s) {', '.join(sorted(where + k for k in unknown))}")
+        raise BinoposeError(f"config: unknown key(s) {', '.join(sorted(where + str(k) for k in unknown))}")
+    required = {
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    if required - set(data):
+        raise BinoposeError(
+            f"config: missing key(s) {', '.join(sorted(where + k for k in required - set(data)))}"
+        )
     kwargs = {k: _convert(hints[k], v, f"{where}{k}") for k, v in data.items()}
     return cls(**kwargs)
 
@@ -90,6 +101,8 @@ def load_config(cls: type[T], path: str | os.PathLike | None, overrides: list[st
             raise BinoposeError(f"config file not found: {p}")
         try:
             data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError as e:
+            raise BinoposeError(f"config file {p} is not UTF-8 text ({e.reason} at byte {e.start})") from None
         except yaml.YAMLError as e:
             raise BinoposeError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
         if not isinstance(data, dict):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from binopose.errors import BinoposeError
-from binopose.io_utils import atomic_write, atomic_write_text
+from binopose.io_utils import READ_ERRORS, atomic_write, atomic_write_text
 from binopose.skeleton import JOINT_NAMES, NUM_JOINTS
 
 POSE_FORMATS = (".json", ".npz", ".csv", ".trc")
@@ -50,6 +50,14 @@ class Poses3D:
         )
         if self.frame_index.shape != (n,):
             raise BinoposeError(f"frame_index must be ({n},), got {self.frame_index.shape}")
+        if self.fps is not None:
+            if isinstance(self.fps, bool) or not isinstance(self.fps, (int, float, np.number)):
+                raise BinoposeError(f"fps must be a number or None, got {self.fps!r:.40}")
+            if not (np.isfinite(self.fps) and self.fps > 0):
+                raise BinoposeError(f"fps must be finite and > 0, got {self.fps}")
+            self.fps = float(self.fps)
+        if not isinstance(self.meta, dict):
+            raise BinoposeError(f"meta must be a dict, got {type(self.meta).__name__}")
 
     def __len__(self) -> int:
         return len(self.poses)
@@ -202,7 +210,7 @@ def load_poses(path: str | os.PathLike) -> Poses3D:
             return Poses3D(
                 vals[:, : 3 * NUM_JOINTS].reshape(-1, NUM_JOINTS, 3), vals[:, 3 * NUM_JOINTS :], frames, fps
             )
-    except (KeyError, ValueError, IndexError, TypeError, json.JSONDecodeError, OSError) as e:
+    except READ_ERRORS as e:
         if isinstance(e, BinoposeError):
             raise
         raise BinoposeError(f"cannot read pose file {path}: {type(e).__name__}: {e}") from None
@@ -278,12 +286,17 @@ def load_keypoints_2d(path: str | os.PathLike) -> Keypoints2D:
             meta = doc.get("meta", {})
         else:
             raise BinoposeError(f"2D keypoint files are .npz or .json, got {path}")
-    except (ValueError, TypeError, OSError, json.JSONDecodeError) as e:
+        for k in ("kp2d", "conf", "frame_index"):
+            if k in got and np.asarray(got[k]).dtype.kind not in "fiu":
+                raise BinoposeError(f"{path}: {k!r} has dtype {np.asarray(got[k]).dtype}, expected numbers")
+        kp2d = np.asarray(got["kp2d"], dtype=np.float64)
+        conf = np.asarray(got["conf"], dtype=np.float64) if "conf" in got else None
+        fi = np.asarray(got["frame_index"], dtype=np.int64) if "frame_index" in got else None
+    except READ_ERRORS as e:
         if isinstance(e, BinoposeError):
             raise
-        raise BinoposeError(f"cannot read keypoint file {path}: {e}") from None
-    kp2d = np.asarray(got["kp2d"], dtype=np.float64)
-    conf = np.asarray(got["conf"], dtype=np.float64) if "conf" in got else None
+        raise BinoposeError(f"cannot read keypoint file {path}: {type(e).__name__}: {e}") from None
     _check_kp(kp2d, conf, path)
-    fi = np.asarray(got["frame_index"], dtype=np.int64) if "frame_index" in got else None
+    if not isinstance(meta, dict):
+        raise BinoposeError(f"{path}: 'meta' must be a JSON object, got {type(meta).__name__}")
     return Keypoints2D(kp2d, conf, fi, meta)

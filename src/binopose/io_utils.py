@@ -5,9 +5,28 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+#: What reading a damaged or foreign file can raise (zip, deflate, .npy header, JSON, text decoding,
+#: absurd nesting): readers catch these and raise one BinoposeError naming the file instead.
+READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    zipfile.BadZipFile,
+    zlib.error,
+    UnicodeDecodeError,
+    RecursionError,
+    NotImplementedError,  # zipfile: unknown zip version or compression method
+    RuntimeError,  # zipfile: encrypted member
+)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None:

@@ -14,7 +14,6 @@ Labels (``subject``, ``action``) are only used to split folds and tables, never 
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 from binopose.errors import BinoposeError
+from binopose.io_utils import READ_ERRORS
 from binopose.skeleton import NUM_JOINTS
 
 PROTOCOLS = ("raw", "official", "cross-subject")
@@ -123,8 +123,9 @@ def load_benchmark(path: str | os.PathLike) -> StereoBenchmark:
     try:
         with np.load(p, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as e:
+    except READ_ERRORS as e:
         raise BinoposeError(f"benchmark file {p} is not a readable .npz ({type(e).__name__}: {e})") from None
+    data = {k: v for k, v in data.items() if isinstance(v, np.ndarray)}  # members that are not .npy
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise BinoposeError(f"benchmark file {p} lacks required array(s): {', '.join(missing)}")

@@ -8,13 +8,13 @@ Each pose gets a *group* label (subject, or clip) so that validation holds out w
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from binopose.errors import BinoposeError
+from binopose.io_utils import READ_ERRORS
 from binopose.skeleton import NUM_JOINTS, ROOT
 
 
@@ -38,9 +38,13 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
         raise BinoposeError(f"pose corpus not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise BinoposeError(f"pose corpus {path} is not a readable .npz ({e})") from None
+            data = {k: z[k] for k in z.files}
+    except READ_ERRORS as e:
+        raise BinoposeError(f"pose corpus {path} is not a readable .npz ({type(e).__name__}: {e})") from None
+    bad = [k for k, v in data.items() if not isinstance(v, np.ndarray)]
+    if bad:
+        raise BinoposeError(f"pose corpus {path}: member(s) {', '.join(bad)} are not .npy arrays")
+    return data
 
 
 def load_corpus(path: str | os.PathLike, stride: int = 1) -> PoseCorpus:
@@ -56,6 +60,11 @@ def load_corpus(path: str | os.PathLike, stride: int = 1) -> PoseCorpus:
     poses = d["kp3d_world_mm"]
     if poses.ndim != 3 or poses.shape[1:] != (NUM_JOINTS, 3):
         raise BinoposeError(f"pose corpus {p}: kp3d_world_mm has shape {poses.shape}, expected (N, 17, 3)")
+    if poses.dtype.kind not in "fiu":
+        raise BinoposeError(f"pose corpus {p}: kp3d_world_mm has dtype {poses.dtype}, expected numbers")
+    for k in ("subject", "clip"):
+        if k in d and d[k].shape != (len(poses),):
+            raise BinoposeError(f"pose corpus {p}: {k!r} has shape {d[k].shape}, expected ({len(poses)},)")
     if "subject" in d:
         group = np.char.add(f"{p.stem}:", d["subject"].astype(str))
     elif "clip" in d:
