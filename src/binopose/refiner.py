@@ -54,6 +54,7 @@ class Refiner:
     start_sigma: float = 1.0
     noise_kind: str = "auto"  # which error model family the input follows: auto, stereo, per-view
     chunk: int = 32768
+    net_chunk: int = 512  # poses per network call: small activations stay in the CPU caches
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, **options: object) -> Refiner:
@@ -77,7 +78,12 @@ class Refiner:
         return cls(net, schedule, models, **options)  # type: ignore[arg-type]
 
     def _denoise(self, X: Tensor, s: Tensor, B: Tensor, ev: Tensor) -> tuple[Tensor, Tensor]:
-        x0, log_std = self.net(X.float(), s.float(), B.float(), ev.float())
+        n = max(1, self.net_chunk)
+        outs = [
+            self.net(X[i : i + n].float(), s[i : i + n].float(), B[i : i + n].float(), ev[i : i + n].float())
+            for i in range(0, X.shape[0], n)
+        ]
+        x0, log_std = (torch.cat(t) if len(outs) > 1 else t[0] for t in zip(*outs))
         return x0.to(X.dtype), log_std
 
     def _kind(self, u: Tensor, P: Tensor, scale: Tensor) -> Tensor:
@@ -105,7 +111,7 @@ class Refiner:
         Returns:
             poses (N, 17, 3) mm, uncertainty (N, 17) mm, triangulated (N, 17, 3).
         """
-        u = torch.as_tensor(kp2d, dtype=torch.float64)
+        u = torch.as_tensor(kp2d)  # converted to float64 chunk by chunk (a million poses stay small)
         if u.ndim != 4 or u.shape[1:] != (2, NUM_JOINTS, 2):
             raise BinoposeError(f"keypoints must have shape (N, 2, 17, 2), got {tuple(u.shape)}")
         P = (
@@ -113,24 +119,25 @@ class Refiner:
             if isinstance(cameras, StereoRig)
             else torch.as_tensor(cameras)
         )
-        P = P.double()
         if P.shape[-3:] != (2, 3, 4) or P.ndim not in (3, 4) or (P.ndim == 4 and P.shape[0] != u.shape[0]):
             raise BinoposeError(
                 f"projection matrices must be (2, 3, 4) or (N, 2, 3, 4), got {tuple(P.shape)}"
             )
         P = P.expand(u.shape[0], 2, 3, 4)
-        c = None if conf is None else torch.as_tensor(conf, dtype=torch.float64)
+        c = None if conf is None else torch.as_tensor(conf)
         if c is not None and c.shape != u.shape[:3]:
             raise BinoposeError(f"confidences must have shape (N, 2, 17), got {tuple(c.shape)}")
-        parts = [
-            self._refine_chunk(
-                u[i : i + self.chunk], P[i : i + self.chunk], None if c is None else c[i : i + self.chunk]
-            )
-            for i in range(0, u.shape[0], self.chunk)
-        ]
-        return SampleResult(
-            *(torch.cat(x) for x in zip(*((r.poses, r.uncertainty, r.triangulated) for r in parts)))
+        N = u.shape[0]
+        out = SampleResult(
+            torch.empty(N, NUM_JOINTS, 3, dtype=torch.float64),
+            torch.empty(N, NUM_JOINTS, dtype=torch.float64),
+            torch.empty(N, NUM_JOINTS, 3, dtype=torch.float64),
         )
+        for i in range(0, N, self.chunk):  # results go straight into the outputs: no concatenation
+            sl = slice(i, i + self.chunk)
+            r = self._refine_chunk(u[sl].double(), P[sl].double(), None if c is None else c[sl].double())
+            out.poses[sl], out.uncertainty[sl], out.triangulated[sl] = r.poses, r.uncertainty, r.triangulated
+        return out
 
     def _refine_chunk(self, u: Tensor, P: Tensor, conf: Tensor | None) -> SampleResult:
         scale = pose_scale_px(u)

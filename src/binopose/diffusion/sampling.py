@@ -56,7 +56,20 @@ def ddim_sample(
     Returns:
         x0: (B, J, 3) and log_std: (B, J) of the last call.
     """
-    X_in = triangulate(u, P, conf)
+    return _ddim_from(triangulate(u, P, conf), denoise, u, P, baseline, scale_px, sigmas, conf)
+
+
+def _ddim_from(
+    X_in: Tensor,
+    denoise: Denoise,
+    u: Tensor,
+    P: Tensor,
+    baseline: Tensor,
+    scale_px: Tensor,
+    sigmas: list[float],
+    conf: Tensor | None,
+) -> tuple[Tensor, Tensor]:
+    """:func:`ddim_sample` from the input's triangulation ``X_in`` (B, J, 3), already computed."""
     centroid = torch.nanmean(X_in, dim=1, keepdim=True).expand_as(X_in)
     X_t = _fill_missing(X_in, centroid)
     u_t = u
@@ -92,7 +105,7 @@ def refine_2d(
     """Refine (B, 2, J, 2) 2D input: K = len(sigmas) - 1 steps, H hypotheses, aggregated."""
     tri = triangulate(u, P, conf)
     if hypotheses <= 1:
-        x0, log_std = ddim_sample(denoise, u, P, baseline, scale_px, sigmas, conf)
+        x0, log_std = _ddim_from(tri, denoise, u, P, baseline, scale_px, sigmas, conf)
         return SampleResult(x0, torch.exp(log_std).to(x0.dtype) * 1000.0, tri)
     if error_model is None:
         raise ValueError("hypotheses > 1 needs an error model to draw the perturbations from")

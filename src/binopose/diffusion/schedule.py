@@ -8,6 +8,7 @@ linearly to ``sigma_max``; they are computed once, in float64.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -28,11 +29,11 @@ class Schedule:
     @property
     def sigmas(self) -> np.ndarray:
         """(steps + 1,) float64 noise levels, sigma_0 = 0 < ... < sigma_T = sigma_max."""
-        return np.linspace(0.0, self.sigma_max, self.steps + 1)
+        return _grid(self.steps, self.sigma_max).copy()
 
     def step_for_sigma(self, sigma: float) -> int:
         """The step whose noise level is closest to ``sigma`` (clipped to [1, steps])."""
-        return int(np.clip(np.abs(self.sigmas - sigma).argmin(), 1, self.steps))
+        return int(np.clip(np.abs(_grid(self.steps, self.sigma_max) - sigma).argmin(), 1, self.steps))
 
     def sample_steps(self, n: int, gen: torch.Generator) -> Tensor:
         """(n,) training steps in [1, steps], antithetic: the second half mirrors the first."""
@@ -41,11 +42,20 @@ class Schedule:
         return torch.cat([t, self.steps + 1 - t])[:n]
 
     def sigma_of(self, t: Tensor) -> Tensor:
-        return torch.as_tensor(self.sigmas, dtype=torch.float64)[t]
+        return torch.as_tensor(_grid(self.steps, self.sigma_max), dtype=torch.float64)[t]
 
     def sampling_sigmas(self, start_sigma: float, n_steps: int) -> list[float]:
         """Noise levels visited by the sampler: ``n_steps`` steps from the grid level nearest to
         ``start_sigma`` down to 0 (uniform in step index, DDIM's "uniform" skip)."""
-        t0 = self.step_for_sigma(start_sigma)
-        ts = np.unique(np.round(np.linspace(t0, 0, n_steps + 1)).astype(int))[::-1]
-        return [float(self.sigmas[t]) for t in ts]
+        return list(_sampling_sigmas(self.steps, self.sigma_max, self.step_for_sigma(start_sigma), n_steps))
+
+
+@lru_cache(maxsize=64)
+def _grid(steps: int, sigma_max: float) -> np.ndarray:
+    return np.linspace(0.0, sigma_max, steps + 1)  # internal: never handed out (``sigmas`` copies)
+
+
+@lru_cache(maxsize=256)
+def _sampling_sigmas(steps: int, sigma_max: float, t0: int, n_steps: int) -> tuple[float, ...]:
+    ts = np.unique(np.round(np.linspace(t0, 0, n_steps + 1)).astype(int))[::-1]
+    return tuple(float(_grid(steps, sigma_max)[t]) for t in ts)
