@@ -190,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     if args.case:
         result = run_case(json.loads(args.case))
-        print(json.dumps({**result, "peak_rss_mb": peak_rss_mb(), "torch_threads": machine()["torch_threads"]}))
+        print(
+            json.dumps({**result, "peak_rss_mb": peak_rss_mb(), "torch_threads": machine()["torch_threads"]})
+        )
         return 0
     command = shlex.join([Path(sys.executable).name, *sys.argv])
     info = machine()
@@ -198,7 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for c in cases(args):
         r = {**c, **run_isolated(Path(__file__), c, args.threads)}
-        r["what"] = {"batch": "refine", "latency": "single-pose latency", "stream": "stream (1 rig, float32)"}[c["kind"]]
+        r["what"] = {
+            "batch": "refine",
+            "latency": "single-pose latency",
+            "stream": "stream (1 rig, float32)",
+        }[c["kind"]]
         rows.append(r)
         print_table([r], ["what", "batch", "steps", "hypotheses", "poses_per_s", "median_ms", "peak_rss_mb"])
     print()

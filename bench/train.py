@@ -1,0 +1,105 @@
+"""Speed of the full Dual-Diffusion training step: samples/s and peak memory at several batch sizes.
+
+    python bench/train.py [--batches 256 1024 4096] [--steps 5] [--json OUT]
+
+One step is what ``binopose train`` does: draw poses, augment, place them in front of random
+virtual rigs and project (batch generation), the dual forward process (2D noise + triangulation),
+the loss, backward, gradient clipping, AdamW and the EMA update. The model is randomly initialised
+from the ``model`` section of ``configs/default.yaml``; the 2D error models are the generic
+presets (``noise.fit_from: ""``; a fitted model has the same cost). Each batch size runs in a fresh
+subprocess (peak resident memory ``ru_maxrss`` is its own); the rate is the best of ``--steps``
+timed steps after two warm-up steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from refine import default_model_config, machine, peak_rss_mb, print_table, run_isolated  # noqa: E402
+
+
+def run_case(case: dict) -> dict:
+    import torch
+
+    from binopose.config import from_dict
+    from binopose.data.presets import NoiseConfig, build_error_models
+    from binopose.data.rigs import RigConfig
+    from binopose.data.synth import AugmentConfig, make_batch
+    from binopose.diffusion.loss import LossConfig, denoising_loss
+    from binopose.diffusion.schedule import Schedule
+    from binopose.model import Denoiser, DenoiserConfig
+
+    torch.manual_seed(0)
+    cfg = from_dict(DenoiserConfig, default_model_config())
+    net, ema = Denoiser(cfg), Denoiser(cfg)
+    ema.load_state_dict(net.state_dict())
+    ema.requires_grad_(False)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    models, weights = build_error_models(NoiseConfig())
+    gen = torch.Generator().manual_seed(0)
+    pool = torch.randn(20000, 17, 3, generator=gen) * 250  # poses (world, mm); their shape costs nothing
+    rig, aug, schedule, loss_cfg = RigConfig(), AugmentConfig(), Schedule(), LossConfig()
+    B = case["batch"]
+
+    def step() -> None:
+        idx = torch.randint(0, len(pool), (B,), generator=gen)
+        batch = make_batch(pool[idx], rig, aug, gen)
+        net.train()
+        loss, _ = denoising_loss(net, batch, schedule, models, weights, loss_cfg, gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            for pe, pn in zip(ema.parameters(), net.parameters()):
+                pe.lerp_(pn, 0.001)
+
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(case["steps"]):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return {"seconds_per_step": min(times), "samples_per_s": B / min(times)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batches", type=int, nargs="+", default=[256, 1024, 4096])
+    p.add_argument("--steps", type=int, default=5, help="timed steps per batch size")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--case", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.case:
+        result = run_case(json.loads(args.case))
+        print(
+            json.dumps({**result, "peak_rss_mb": peak_rss_mb(), "torch_threads": machine()["torch_threads"]})
+        )
+        return 0
+    command = shlex.join([Path(sys.executable).name, *sys.argv])
+    info = machine()
+    print(f"command: {command}\nmachine: {info}")
+    rows = [
+        {"batch": b, **run_isolated(Path(__file__), {"batch": b, "steps": args.steps}, args.threads)}
+        for b in args.batches
+    ]
+    print_table(rows, ["batch", "samples_per_s", "seconds_per_step", "peak_rss_mb"])
+    if args.json:
+        Path(args.json).write_text(json.dumps({"command": command, "machine": info, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
