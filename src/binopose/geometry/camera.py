@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from binopose.errors import BinoposeError
+
 
 def projection_matrix(K: Tensor, R: Tensor, t: Tensor) -> Tensor:
     """``P = K [R | t]``.
@@ -30,7 +32,9 @@ def project(X: Tensor, P: Tensor) -> Tensor:
         (..., V, J, 2) pixel coordinates. Points on the camera plane give inf/NaN.
     """
     if X.shape[-1] != 3 or P.shape[-2:] != (3, 4):
-        raise ValueError(f"project: expected X (..., J, 3) and P (..., V, 3, 4), got {tuple(X.shape)}, {tuple(P.shape)}")
+        raise BinoposeError(
+            f"project: expected X (..., J, 3) and P (..., V, 3, 4), got {tuple(X.shape)}, {tuple(P.shape)}"
+        )
     # (..., V, J, 3) = P[..., :3] @ X^T + P[..., 3]
     Xh = X.unsqueeze(-3)  # (..., 1, J, 3)
     proj = Xh @ P[..., :3].transpose(-1, -2) + P[..., None, :, 3]
@@ -54,14 +58,17 @@ def invert_K(K: Tensor) -> Tensor:
     return torch.stack(rows, -2)
 
 
+def _apply_affine(uv: Tensor, A: Tensor) -> Tensor:
+    """(..., J, 2) points through the affine part of (..., 3, 3) upper-triangular matrices."""
+    return uv @ A[..., :2, :2].transpose(-1, -2) + A[..., None, :2, 2]
+
+
 def _to_normalized(uv: Tensor, K: Tensor) -> Tensor:
-    Ki = invert_K(K).unsqueeze(-3)  # (..., 1, 3, 3)
-    return uv @ Ki[..., :2, :2].transpose(-1, -2) + Ki[..., :2, 2]
+    return _apply_affine(uv, invert_K(K))
 
 
 def _to_pixels(xy: Tensor, K: Tensor) -> Tensor:
-    Kx = K.unsqueeze(-3)
-    return xy @ Kx[..., :2, :2].transpose(-1, -2) + Kx[..., :2, 2]
+    return _apply_affine(xy, K)
 
 
 def _distort_normalized(xy: Tensor, dist: Tensor) -> Tensor:
@@ -78,7 +85,7 @@ def _distort_normalized(xy: Tensor, dist: Tensor) -> Tensor:
 def _pad_dist(dist: Tensor) -> Tensor:
     n = dist.shape[-1]
     if n not in (4, 5):
-        raise ValueError(f"distortion must have 4 or 5 coefficients (k1, k2, p1, p2[, k3]), got {n}")
+        raise BinoposeError(f"distortion must have 4 or 5 coefficients (k1, k2, p1, p2[, k3]), got {n}")
     return dist if n == 5 else torch.cat([dist, torch.zeros_like(dist[..., :1])], -1)
 
 
@@ -90,7 +97,8 @@ def distort_points(uv: Tensor, K: Tensor, dist: Tensor) -> Tensor:
     Returns:
         (..., J, 2) distorted pixels.
     """
-    return _to_pixels(_distort_normalized(_to_normalized(uv, K), _pad_dist(dist)), K)
+    dist = _pad_dist(dist)
+    return _to_pixels(_distort_normalized(_to_normalized(uv, K), dist), K)
 
 
 def undistort_points(uv: Tensor, K: Tensor, dist: Tensor, iterations: int = 20) -> Tensor:
