@@ -56,14 +56,14 @@ def bone_lengths(X: np.ndarray) -> np.ndarray:
 
 def bone_length_error(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean absolute bone-length difference (mm)."""
-    return float(np.nanmean(np.abs(bone_lengths(pred) - bone_lengths(gt))))
+    return _mean(np.abs(bone_lengths(pred) - bone_lengths(gt)))
 
 
 def symmetry_error(X: np.ndarray) -> float:
     """Mean absolute length difference between mirrored left/right bones of the poses (mm)."""
     L = bone_lengths(X)
     r, l = np.array(SYMMETRIC_BONES).T
-    return float(np.nanmean(np.abs(L[:, r] - L[:, l])))
+    return _mean(np.abs(L[:, r] - L[:, l]))
 
 
 def _mean(a: np.ndarray) -> float:
@@ -102,7 +102,7 @@ def pose_metrics(
     out["per_joint_mm"] = [_mean(e_abs[:, j]) for j in range(pred.shape[1])]
     out["per_joint_rel_mm"] = [_mean(e_rel[:, j]) for j in range(pred.shape[1])]
     for name, labels in (("per_subject", subject), ("per_action", action)):
-        per = {k: _grouped(v.mean(-1), labels) for k, v in kinds.items()}
+        per = {k: _grouped(v, labels) for k, v in kinds.items()}  # over (frame, joint), as overall
         out[name] = {lab: {k: per[k][lab] for k in kinds} for lab in next(iter(per.values()))}
     out["bone_length_error_mm"] = bone_length_error(pred, gt)
     out["symmetry_error_mm"] = symmetry_error(pred)
