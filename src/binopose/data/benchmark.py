@@ -136,8 +136,10 @@ def load_benchmark(path: str | os.PathLike) -> StereoBenchmark:
         if k in data:
             _check_shape(k, data[k], want, n)
     K = data["K"].astype(np.float64)
-    if not np.isfinite(K).all() or (np.abs(np.linalg.det(K)) < 1e-9).any():
-        bad = int((~np.isfinite(K).all((-1, -2, -3)) | (np.abs(np.linalg.det(K)) < 1e-9).any(-1)).sum())
+    finite_K = np.isfinite(K).all((-1, -2))  # (N, 2)
+    singular = np.abs(np.linalg.det(np.where(finite_K[..., None, None], K, np.eye(3)))) < 1e-9
+    if not finite_K.all() or singular.any():
+        bad = int((~finite_K | singular).any(-1).sum())
         raise BinoposeError(
             f"benchmark file {p}: {bad} frame(s) have a non-finite or singular camera matrix K"
         )
