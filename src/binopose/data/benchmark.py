@@ -143,10 +143,23 @@ def load_benchmark(path: str | os.PathLike) -> StereoBenchmark:
         raise BinoposeError(
             f"benchmark file {p}: {bad} frame(s) have a non-finite or singular camera matrix K"
         )
+    lower = np.abs(K[..., 2, :] - [0, 0, 1]).max(-1) + np.abs(K[..., 1, 0])  # (N, 2)
+    if (lower > 1e-6).any():
+        raise BinoposeError(
+            f"benchmark file {p}: K of {int((lower > 1e-6).any(-1).sum())} frame(s) is not upper triangular "
+            "with a last row [0, 0, 1]"
+        )
     R = data["R_right_from_left"].astype(np.float64)
     t = data["t_right_from_left_mm"].astype(np.float64)
     if not (np.isfinite(R).all() and np.isfinite(t).all()):
         raise BinoposeError(f"benchmark file {p}: non-finite stereo extrinsics")
+    not_rotation = (np.abs(R @ np.swapaxes(R, -1, -2) - np.eye(3)).max((-1, -2)) > 1e-3) | (
+        np.linalg.det(R) < 0
+    )
+    if not_rotation.any():
+        raise BinoposeError(
+            f"benchmark file {p}: R_right_from_left of {int(not_rotation.sum())} frame(s) is not a rotation matrix"
+        )
     baseline = np.linalg.norm(-np.swapaxes(R, -1, -2) @ t[..., None], axis=(-1, -2))
     if (baseline < 1e-6).any():
         raise BinoposeError(

@@ -15,8 +15,10 @@ binopose works in millimetres: translations are converted on reading and writing
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,6 +240,11 @@ def load_rig(
     return StereoRig(by_name[names[0]], by_name[names[1]])
 
 
+def _toml_key(name: str) -> str:
+    """A bare TOML key when the name allows it, else a quoted one (names may hold spaces, dots, quotes)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+
+
 def _fmt(a: np.ndarray) -> str:
     a = np.asarray(a)
     if a.ndim == 1:
@@ -251,8 +258,8 @@ def rig_to_toml(cameras: list[Camera] | StereoRig, units: str = "m") -> str:
     out = []
     for c in cams:
         out += [
-            f"[{c.name}]",
-            f'name = "{c.name}"',
+            f"[{_toml_key(c.name)}]",
+            f"name = {json.dumps(c.name)}",
             f"size = [{c.size[0]}, {c.size[1]}]",
             f"matrix = {_fmt(c.K)}",
             f"distortions = {_fmt(c.dist)}",
