@@ -510,3 +510,15 @@ def test_rig_units_and_camera_names(tmp_path):
         load_rig(path, units="inch")
     with pytest.raises(BinoposeError, match="no camera named"):
         load_rig(path, left="nope")
+
+
+@pytest.mark.parametrize("n", [3, 5000])
+def test_output_is_an_ordinary_tensor(n):
+    """The no-gradient fast path must not hand back inference tensors: later autograd must work."""
+    P = wide_rig(2)
+    X = triangulate(project(poses((n,)), P), P)
+    assert not X.is_inference()
+    w = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    (X * w).sum().backward()
+    assert w.grad is not None
+    X += 1.0  # and it can be changed in place

@@ -9,8 +9,6 @@ The solve runs in float64 and the result comes back in the input dtype.
 
 from __future__ import annotations
 
-import functools
-
 import torch
 from torch import Tensor
 
@@ -23,79 +21,67 @@ _SINGULAR_RATIO = 1e-12
 
 # The normal equations ``M X = b`` sum, over views and their two rows ``a = u p3 - p1`` and
 # ``a = v p3 - p2`` (``p1 p2 p3`` the rows of P), ``w^2 a[:3] a[:3]^T`` and ``-w^2 a[:3] a[3]``. Expanded,
-# every entry is ``w^2 ((u^2 + v^2) q33 - u q13 - v q23 + q0)`` with ``q`` built from P alone: one small
-# matmul ``Q @ c`` then sums all views, with ``c = w^2 (u^2 + v^2, u, v, 1)``. Entry order of ``E``:
-# M00 M01 M02 M11 M12 M22 b0 b1 b2, i.e. (row, column) of a 4x4 outer product of P rows (column 3 -> b).
-_ENTRY_I = (0, 0, 0, 1, 1, 2, 0, 1, 2)
-_ENTRY_J = (0, 1, 2, 1, 2, 2, 3, 3, 3)
-# The 7 products of P rows used (0, 1, 2 = p1, p2, p3): p3p3, p3p1, p1p3, p3p2, p2p3, p1p1, p2p2 ...
-_ROW_A = (2, 2, 0, 2, 1, 0, 1)
-_ROW_B = (2, 0, 2, 1, 2, 0, 1)
-# ... and how the coefficients of (u^2 + v^2, u, v, 1) combine them.
-_COMBINE = ((1, 0, 0, 0, 0, 0, 0), (0, -1, -1, 0, 0, 0, 0), (0, 0, 0, -1, -1, 0, 0), (0, 0, 0, 0, 0, 1, 1))
-# Cofactors A..F of the symmetric M (entries 0..5 of E): cof = E[i] E[j] - E[k] E[l].
-_COFACTOR = ((3, 5, 4, 4), (2, 4, 1, 5), (1, 4, 2, 3), (0, 5, 2, 2), (1, 2, 0, 4), (0, 3, 1, 1))
-_ADJUGATE = (0, 1, 2, 1, 3, 4, 2, 4, 5)  # cofactors -> adj(M), row-major
-_TRACE = (0, 3, 5)
-#: Poses per block: the work of one block stays in the CPU cache (float64 intermediates).
+# every entry is ``w^2 ((u^2 + v^2) q33 - u q13 - v q23 + q0)`` with the ``q`` built from P alone, so one
+# small matmul ``E = Q @ c`` with ``c = w^2 (u^2 + v^2, u, v, 1)`` sums all views at once, without
+# building the (V, J, 2, 4) rows. Entry order of E: M00 M01 M02 M11 M12 M22 b0 b1 b2.
+#: Poses per block: the float64 intermediates of one block stay in the CPU cache.
 _CHUNK = 4096
 
 
-@functools.lru_cache(maxsize=8)
-def _constants(device: torch.device) -> dict[str, Tensor]:
-    def idx(values: list[int] | tuple[int, ...]) -> Tensor:
-        return torch.tensor(values, dtype=torch.long, device=device)
-
-    return {
-        "a": idx([4 * r + i for r in _ROW_A for i in _ENTRY_I]),
-        "b": idx([4 * r + j for r in _ROW_B for j in _ENTRY_J]),
-        "combine": torch.tensor(_COMBINE, dtype=torch.float64, device=device),
-        "sign": torch.tensor([1.0] * 6 + [-1.0] * 3, dtype=torch.float64, device=device),
-        "cofactor": idx([k for row in zip(*_COFACTOR) for k in row]),
-        "adjugate": idx(_ADJUGATE),
-        "trace": idx(_TRACE),
-    }
-
-
-def _coefficients(P: Tensor, k: dict[str, Tensor]) -> Tensor:
-    """(..., V, 3, 4) float64 -> (..., 9, 4 V): normal-equation entries per coefficient of ``c``."""
-    P = (P / P[..., 2:3, :3].norm(dim=-1, keepdim=True)).flatten(-2)  # (..., V, 12)
-    prod = (P.index_select(-1, k["a"]) * P.index_select(-1, k["b"])).unflatten(-1, (7, 9))
-    Q = (k["combine"] @ prod) * k["sign"]  # (..., V, 4, 9)
-    return Q.flatten(-3, -2).transpose(-1, -2)
+def _coefficients(P: Tensor) -> Tensor:
+    """(..., V, 3, 4) float64 -> Q (..., 9, 4 V): E = Q @ c."""
+    P = P / P[..., 2:3, :3].norm(dim=-1, keepdim=True)
+    three = (*P.shape[:-1], 3)
+    # row index i and column index j of the 9 entries (j = 3: the right-hand side, whose sign is folded in)
+    p_i = torch.cat(
+        [P[..., 0:1].expand(three), P[..., 1:2].expand(*three[:-1], 2), P[..., 2:3], P[..., :3]], -1
+    )
+    p_j = torch.cat([P[..., :3], P[..., 1:3], P[..., 2:3], P[..., 3:4].neg().expand(three)], -1)
+    i1, i2, i3 = p_i.unbind(-2)  # (..., V, 9) each
+    j1, j2, j3 = p_j.unbind(-2)
+    q33 = i3 * j3
+    q13 = torch.addcmul(i3 * j1, i1, j3).neg()
+    q23 = torch.addcmul(i3 * j2, i2, j3).neg()
+    q0 = torch.addcmul(i1 * j1, i2, j2)
+    return torch.stack([q33, q13, q23, q0], -2).flatten(-3, -2).transpose(-1, -2)
 
 
 def _observations(uv: Tensor, conf: Tensor | None) -> tuple[Tensor, Tensor]:
     """(n, V, J, 2), (n, V, J) | None -> c (n, 4 V, J) float64 and the valid mask (n, V, J)."""
     u, v = uv[..., 0].double(), uv[..., 1].double()
     r2 = torch.addcmul(u * u, v, v)
-    valid = torch.isfinite(r2)
+    valid = r2 < float("inf")  # False for NaN and inf
     c = torch.stack([r2, u, v, torch.ones_like(r2)], -2)  # (n, V, 4, J)
     if conf is not None:
         w = conf.double()
-        valid = valid & (w > 0) & torch.isfinite(w)
+        valid = valid & (w > 0) & (w < float("inf"))
         c = c * (w * w).unsqueeze(-2)
     return torch.where(valid.unsqueeze(-2), c, 0.0).flatten(-3, -2), valid
 
 
-def _solve(E: Tensor, enough_views: Tensor, k: dict[str, Tensor]) -> Tensor:
+def _solve(E: Tensor, enough_views: Tensor) -> Tensor:
     """Solve ``M X = b`` from E (n, 9, J) by the adjugate: (n, J, 3); NaN where not ``enough_views``
     or where ``det(M) / (trace(M) / 3) ** 3`` is below ``_SINGULAR_RATIO`` (parallel rays)."""
-    g = E.index_select(-2, k["cofactor"]).unflatten(-2, (4, 6))
-    cof = torch.addcmul(g[..., 0, :, :] * g[..., 1, :, :], g[..., 2, :, :], g[..., 3, :, :], value=-1)
-    det = (E[..., :3, :] * cof[..., :3, :]).sum(-2)
-    num = (cof.index_select(-2, k["adjugate"]).unflatten(-2, (3, 3)) * E[..., None, 6:, :]).sum(-2)
-    scale = E.index_select(-2, k["trace"]).sum(-2) / 3
-    ratio = det / scale.clamp_min(torch.finfo(E.dtype).tiny) ** 3
+    a, b, c, d, e, f, r0, r1, r2 = E.unbind(-2)
+    A = torch.addcmul(d * f, e, e, value=-1)  # cofactors of the symmetric [[a b c] [b d e] [c e f]]
+    B = torch.addcmul(c * e, b, f, value=-1)
+    C = torch.addcmul(b * e, c, d, value=-1)
+    D = torch.addcmul(a * f, c, c, value=-1)
+    E_ = torch.addcmul(b * c, a, e, value=-1)
+    F = torch.addcmul(a * d, b, b, value=-1)
+    det = torch.addcmul(torch.addcmul(a * A, b, B), c, C)
+    x = torch.addcmul(torch.addcmul(A * r0, B, r1), C, r2)
+    y = torch.addcmul(torch.addcmul(B * r0, D, r1), E_, r2)
+    z = torch.addcmul(torch.addcmul(C * r0, E_, r1), F, r2)
+    ratio = det / ((a + d + f) / 3).clamp_min(torch.finfo(E.dtype).tiny) ** 3
     ok = enough_views & (ratio.abs() > _SINGULAR_RATIO)
-    return (num * torch.where(ok, 1 / det, float("nan")).unsqueeze(-2)).transpose(-1, -2)
+    return torch.stack([x, y, z], -1) * torch.where(ok, 1 / det, float("nan")).unsqueeze(-1)
 
 
-def _triangulate_block(
-    uv: Tensor, Q: Tensor, conf: Tensor | None, k: dict[str, Tensor], dtype: torch.dtype
-) -> Tensor:
+def _triangulate_block(uv: Tensor, P: Tensor, conf: Tensor | None, dtype: torch.dtype) -> Tensor:
+    """uv (..., V, J, 2), P (..., V, 3, 4), conf (..., V, J) | None, broadcast -> (..., J, 3) in ``dtype``."""
     c, valid = _observations(uv, conf)
-    return _solve(Q @ c, valid.sum(-2) >= 2, k).to(dtype)
+    return _solve(_coefficients(P.double()) @ c, valid.sum(-2) >= 2).to(dtype)
 
 
 def triangulate(uv: Tensor, P: Tensor, conf: Tensor | None = None) -> Tensor:
@@ -130,23 +116,27 @@ def triangulate(uv: Tensor, P: Tensor, conf: Tensor | None = None) -> Tensor:
             f"conf {None if conf is None else tuple(conf.shape)} (expected conf (..., V, J))"
         ) from None
     n = batch.numel()
-    k = _constants(uv.device)
-    Q = _coefficients(P.double(), k)  # (..., 9, 4 V), computed once per distinct P
-    Q = Q.reshape(9, 4 * V) if P.shape[:-3].numel() == 1 else Q.expand(*batch, 9, 4 * V).reshape(n, 9, 4 * V)
-    uv = uv.expand(*batch, V, J, 2).reshape(n, V, J, 2)
-    conf = None if conf is None else conf.reshape(n, V, J)
-    blocks = [
-        _triangulate_block(
-            uv[s : s + _CHUNK],
-            Q if Q.dim() == 2 else Q[s : s + _CHUNK],
-            None if conf is None else conf[s : s + _CHUNK],
-            k,
-            out_dtype,
-        )
-        for s in range(0, max(n, 1), _CHUNK)
-    ]
-    X = blocks[0] if len(blocks) == 1 else torch.cat(blocks)
-    return X.reshape(*batch, J, 3)
+    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (uv, P, conf))
+    with torch.inference_mode(not needs_grad):  # no autograd bookkeeping unless a gradient is wanted
+        if n <= _CHUNK:  # one block, shapes broadcast as they are
+            X = _triangulate_block(uv, P, conf, out_dtype)
+        else:  # blocks of poses (not a loop over poses): each block is one batched solve
+            uv = uv.expand(*batch, V, J, 2).reshape(n, V, J, 2)
+            conf = None if conf is None else conf.reshape(n, V, J)
+            shared = P.shape[:-3].numel() == 1  # one set of cameras for every pose
+            P = P.reshape(V, 3, 4) if shared else P.expand(*batch, V, 3, 4).reshape(n, V, 3, 4)
+            blocks = [
+                _triangulate_block(
+                    uv[s : s + _CHUNK],
+                    P if shared else P[s : s + _CHUNK],
+                    None if conf is None else conf[s : s + _CHUNK],
+                    out_dtype,
+                )
+                for s in range(0, n, _CHUNK)
+            ]
+    if n > _CHUNK:
+        X = torch.cat(blocks).reshape(*batch, J, 3)  # outside inference mode: an ordinary tensor
+    return X.clone() if X.is_inference() else X
 
 
 def triangulate_rectified(uv: Tensor, K: Tensor, baseline: Tensor | float) -> Tensor:
