@@ -51,6 +51,7 @@ class TrainConfig:
     ckpt_every: int = 500
     val_every: int = 1000
     val_size: int = 4096
+    snapshots: bool = False  # also keep the EMA model of every validation step in <out>/snapshots/step_N
     corpora: list[CorpusSpec] = field(default_factory=list)
     holdout_subjects: list[str] = field(default_factory=lambda: ["S8"])
     holdout_every_nth_clip: int = 10
@@ -185,17 +186,32 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             log.append({"step": step, "val": validation_mpjpe(ema, val, cfg.schedule)})
             bar.write(f"step {step}: " + ", ".join(f"{k} {v:.1f}" for k, v in log[-1]["val"].items()))
             _plot(log, out / "training.png")
+            if cfg.snapshots:
+                save_model(
+                    out / "snapshots" / f"step_{step}",
+                    ema.state_dict(),
+                    _model_config(cfg),
+                    _error_config(models, weights),
+                )
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             save_checkpoint(ckpt, _state(net, ema, opt, gen), {"step": step, "log": log})
             atomic_write_text(out / "log.jsonl", "".join(_json(r) + "\n" for r in log))
     bar.close()
-    model_cfg = {
+    return save_model(
+        out / "model", ema.state_dict(), _model_config(cfg), _error_config(models, weights)
+    ).parent
+
+
+def _model_config(cfg: TrainConfig) -> dict:
+    return {
         "model": dataclasses.asdict(cfg.model),
         "schedule": dataclasses.asdict(cfg.schedule),
         "train": to_dict(cfg),
     }
-    err = {"models": [dataclasses.asdict(m) for m in models], "weights": list(weights)}
-    return save_model(out / "model", ema.state_dict(), model_cfg, err).parent
+
+
+def _error_config(models: list[ErrorModel2D], weights: list[float]) -> dict:
+    return {"models": [dataclasses.asdict(m) for m in models], "weights": list(weights)}
 
 
 def _json(r: dict) -> str:
