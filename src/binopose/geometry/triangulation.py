@@ -4,7 +4,9 @@ The linear (DLT) equations ``(u P3 - P1) X = 0``, ``(v P3 - P2) X = 0`` of every
 weighted by the view's confidence and solved in closed form (3x3 normal equations, adjugate
 inverse), batched over any leading shape: no SVD, no Python loops over points. Each view's rows
 are divided by ``|P3[:3]|`` so a projection matrix and any multiple of it give the same point.
-The solve runs in float64 and the result comes back in the input dtype.
+The normal equations are accumulated and solved in float64 (short baselines need it) and the
+result comes back in the input dtype. Large batches run in cache-sized blocks of poses, and
+without autograd bookkeeping unless an input requires a gradient.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def _coefficients(P: Tensor) -> Tensor:
     q13 = torch.addcmul(i3 * j1, i1, j3).neg()
     q23 = torch.addcmul(i3 * j2, i2, j3).neg()
     q0 = torch.addcmul(i1 * j1, i2, j2)
-    return torch.stack([q33, q13, q23, q0], -2).flatten(-3, -2).transpose(-1, -2)
+    # contiguous: a transposed operand sends small batched matmuls down a slower (threaded) path
+    return torch.stack([q33, q13, q23, q0], -2).flatten(-3, -2).transpose(-1, -2).contiguous()
 
 
 def _observations(uv: Tensor, conf: Tensor | None) -> tuple[Tensor, Tensor]:
