@@ -199,6 +199,7 @@ def _set(index, value):
         (lambda p: _bad(p, t_right_from_left_mm=_set(1, 0.0)), [], "zero stereo baseline"),
         (lambda p: _bad(p, R_right_from_left=_set((0, 0, 0), np.inf)), [], "non-finite"),
         (lambda p: _bad(p, kp3d_gt=None), [], "kp3d_gt"),
+        (lambda p: _bad(p, subject=lambda a: a[:3]), [], "'subject'"),
         (lambda p: _bad(p, pred2d_err_mean_px=None), ["--protocol", "official"], "pred2d_err_mean_px"),
         (
             lambda p: _bad(p, subject=lambda a: np.full_like(a, "S1")),

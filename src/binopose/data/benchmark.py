@@ -167,7 +167,11 @@ def load_benchmark(path: str | os.PathLike) -> StereoBenchmark:
         )
     labels = {}
     for k in ("subject", "action"):
-        labels[k] = data[k].astype(str) if k in data and data[k].shape == (n,) else np.full(n, "all")
+        if k in data and data[k].shape != (n,):
+            raise BinoposeError(
+                f"benchmark file {p}: {k!r} has shape {data[k].shape}, expected (N,) = ({n},)"
+            )
+        labels[k] = data[k].astype(str) if k in data else np.full(n, "all")
     return StereoBenchmark(
         path=str(p),
         kp2d_pred=data["kp2d_pred"].astype(np.float32),
