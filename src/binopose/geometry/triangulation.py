@@ -28,6 +28,8 @@ _SINGULAR_RATIO = 1e-12
 # building the (V, J, 2, 4) rows. Entry order of E: M00 M01 M02 M11 M12 M22 b0 b1 b2.
 #: Poses per block: the float64 intermediates of one block stay in the CPU cache.
 _CHUNK = 4096
+#: Up to this many entries of ``c`` (a few poses), E is summed elementwise instead of by matmul.
+_SMALL = 4096
 
 
 def _coefficients(P: Tensor) -> Tensor:
@@ -84,7 +86,11 @@ def _solve(E: Tensor, enough_views: Tensor) -> Tensor:
 def _triangulate_block(uv: Tensor, P: Tensor, conf: Tensor | None, dtype: torch.dtype) -> Tensor:
     """uv (..., V, J, 2), P (..., V, 3, 4), conf (..., V, J) | None, broadcast -> (..., J, 3) in ``dtype``."""
     c, valid = _observations(uv, conf)
-    return _solve(_coefficients(P.double()) @ c, valid.sum(-2) >= 2).to(dtype)
+    Q = _coefficients(P.double())
+    # a few poses: multiply and sum, single-threaded; a batched BLAS matmul of tiny matrices can wait
+    # milliseconds for a busy second thread
+    E = (Q.unsqueeze(-1) * c.unsqueeze(-3)).sum(-2) if c.numel() <= _SMALL else Q @ c
+    return _solve(E, valid.sum(-2) >= 2).to(dtype)
 
 
 def triangulate(uv: Tensor, P: Tensor, conf: Tensor | None = None) -> Tensor:
