@@ -599,7 +599,15 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", metavar="OUT.json", help="also write the summary here")
     ap.add_argument("--verbose", action="store_true", help="print each crash's traceback")
+    ap.add_argument(
+        "--max-memory-gb", type=float, default=4.0, help="address-space limit (a reader that tries to "
+        "allocate more raises MemoryError, counted as a crash; protects a shared machine)"
+    )
     args = ap.parse_args()
+    import resource
+
+    lim = int(args.max_memory_gb * 1024**3)
+    resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
     torch.set_num_threads(1)
     res = run(args.cases, args.seed, args.verbose)
     print_table(res)

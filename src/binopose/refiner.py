@@ -64,7 +64,14 @@ class Refiner:
         p = Path(path) if path is not None else default_model_path()
         state, config, err = load_model(p)
         try:
-            net = Denoiser(from_dict(DenoiserConfig, config["model"]))
+            mcfg = from_dict(DenoiserConfig, config["model"])
+            blocks = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
+            if mcfg.depth != blocks or not (0 < mcfg.heads <= mcfg.dim <= 4096 and 0 < mcfg.cond_dim <= 4096):
+                # checked before building: a forged config (depth 2**70) must not exhaust the memory
+                raise BinoposeError(
+                    f"{p}: config {config['model']} does not fit the weights ({blocks} blocks)"
+                )
+            net = Denoiser(mcfg)
             net.load_state_dict(state, strict=True)
             schedule = from_dict(Schedule, config["schedule"])
             models = {m["name"]: ErrorModel2D.from_dict(m) for m in err["models"]}
