@@ -600,8 +600,11 @@ def main() -> int:
     ap.add_argument("--json", metavar="OUT.json", help="also write the summary here")
     ap.add_argument("--verbose", action="store_true", help="print each crash's traceback")
     ap.add_argument(
-        "--max-memory-gb", type=float, default=4.0, help="address-space limit (a reader that tries to "
-        "allocate more raises MemoryError, counted as a crash; protects a shared machine)"
+        "--max-memory-gb",
+        type=float,
+        default=4.0,
+        help="address-space limit (a reader that tries to "
+        "allocate more raises MemoryError, counted as a crash; protects a shared machine)",
     )
     args = ap.parse_args()
     import resource
