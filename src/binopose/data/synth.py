@@ -23,6 +23,9 @@ class AugmentConfig:
     mirror_prob: float = 0.5
     global_scale: tuple[float, float] = (0.85, 1.15)
     bone_scale: float = 0.08  # each bone (left and right alike) scaled by U(1 - b, 1 + b)
+    # bones whose length depends on how a dataset or detector *defines* its joints (hip width, spine,
+    # neck, head, shoulders) get a wider, log-uniform scale, so the prior does not impose one definition
+    definition_scale: tuple[float, float] = (1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ _CHILD, _PARENT = (torch.tensor(x) for x in zip(*BONES))
 _FLIP = torch.as_tensor(flip_permutation())
 # a bone is named by its child joint; mirrored bones share one random scale (the smaller child index)
 _BONE_GROUP = torch.minimum(_CHILD, _FLIP[_CHILD])
+# bones named by their child joint: hips, spine, thorax, head, shoulders, neck_nose
+_DEFINITION_JOINT = torch.zeros(NUM_JOINTS, dtype=torch.bool)
+_DEFINITION_JOINT[[2, 3, 7, 8, 9, 12, 13, 16]] = True
 
 
 def augment(poses: Tensor, cfg: AugmentConfig, gen: torch.Generator) -> Tensor:
@@ -63,6 +69,9 @@ def augment(poses: Tensor, cfg: AugmentConfig, gen: torch.Generator) -> Tensor:
     bones = X[:, _CHILD] - X[:, _PARENT]  # (B, 16, 3)
     g = cfg.global_scale[0] + torch.rand(B, 1, generator=gen) * (cfg.global_scale[1] - cfg.global_scale[0])
     per = 1 + (torch.rand(B, NUM_JOINTS, generator=gen) * 2 - 1) * cfg.bone_scale
+    lo, hi = np.log(cfg.definition_scale[0]), np.log(cfg.definition_scale[1])
+    wide = torch.exp(lo + torch.rand(B, NUM_JOINTS, generator=gen) * (hi - lo))
+    per = torch.where(_DEFINITION_JOINT, per * wide, per)
     s = (g * per[:, _BONE_GROUP]).to(X.dtype)
     scaled = (bones * s[..., None]).permute(1, 0, 2).reshape(len(BONES), -1)  # one (J, 16) x (16, 3B) product
     return (_PATH.to(X.dtype) @ scaled).view(NUM_JOINTS, B, 3).permute(1, 0, 2)

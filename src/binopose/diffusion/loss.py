@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -26,6 +27,7 @@ class LossConfig:
     w3d: float = 1.0
     w2d: float = 0.0
     w_unc: float = 0.05
+    forward: str = "dual"  # "dual": noise in 2D, triangulated; "3d": isotropic 3D noise (ablation)
 
 
 def denoising_loss(
@@ -41,7 +43,18 @@ def denoising_loss(
     B = batch.X.shape[0]
     t = schedule.sample_steps(B, gen)
     sigma = schedule.sigma_of(t)
-    u, Xn = dual_forward(batch.u, batch.P, batch.scale_px, sigma, models, weights, gen)
+    if cfg.forward == "dual":
+        u, Xn = dual_forward(batch.u, batch.P, batch.scale_px, sigma, models, weights, gen)
+    elif cfg.forward == "3d":  # ablation: the 3D noise is not shaped by the stereo geometry
+        size_mm = float(np.mean([m.rms() for m in models])) * 1700.0
+        Xn = (
+            batch.X
+            + torch.randn(batch.X.shape, generator=gen, dtype=batch.X.dtype)
+            * (sigma * size_mm)[:, None, None]
+        )
+        u = project(Xn, batch.P)
+    else:
+        raise ValueError(f"loss.forward must be 'dual' or '3d', got {cfg.forward!r}")
     valid = torch.isfinite(Xn).all(-1).all(-1) & (Xn[..., 2] > 100).all(-1)
     Xn = torch.where(valid[:, None, None], Xn, batch.X)
     evidence = evidence_features(u, Xn, batch.P, batch.scale_px)
