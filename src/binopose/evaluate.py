@@ -71,14 +71,8 @@ def dualdiff_method(refiner: Refiner, bias: str = "mean", match_noise: bool = Tr
         P = bench.projection_matrices()
         refiner.start_sigma = base_sigma
         if stats is not None and match_noise:
-            kind = (
-                "stereo"
-                if bool(
-                    refiner._kind(torch.from_numpy(kp), P, pose_scale_px(torch.from_numpy(kp))).float().mean()
-                    > 0.5
-                )
-                else "per-view"
-            )
+            stereo_share = float(refiner.looks_stereo(torch.from_numpy(kp), P).float().mean())
+            kind = "stereo" if stereo_share > 0.5 else "per-view"
             refiner.start_sigma = noise_level(stats, kp, refiner.error_models[kind])
         return refiner.refine(kp, P).poses.numpy()
 
@@ -102,8 +96,13 @@ def with_body_offsets(method: Method) -> Method:
     return wrapped
 
 
-def evaluate(bench: StereoBenchmark, method: Method, protocol: str, name: str = "method") -> dict:
-    """Run ``method`` on every fold of ``protocol`` and score it against the file's 3D ground truth."""
+def evaluate(
+    bench: StereoBenchmark, method: Method, protocol: str, name: str = "method"
+) -> tuple[dict, np.ndarray]:
+    """Run ``method`` on every fold of ``protocol`` and score it against the file's 3D ground truth.
+
+    Returns the metrics dict (see :func:`binopose.metrics.pose_metrics`, plus ``method``, ``protocol``,
+    ``counts``, ``reprojection_px``, ``folds``) and the (N, J, 3) predictions in file order."""
     if bench.kp3d_gt is None:
         raise BinoposeError(f"benchmark file {bench.path} has no 'kp3d_gt': nothing to evaluate against")
     folds = protocol_folds(bench, protocol)

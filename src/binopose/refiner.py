@@ -93,8 +93,10 @@ class Refiner:
         x0, log_std = (torch.cat(t) if len(outs) > 1 else t[0] for t in zip(*outs))
         return x0.to(X.dtype), log_std
 
-    def _kind(self, u: Tensor, P: Tensor, scale: Tensor) -> Tensor:
-        """(B,) True where the input looks stereo-aware (reprojects with ~zero residual)."""
+    def looks_stereo(self, u: Tensor, P: Tensor, scale: Tensor | None = None) -> Tensor:
+        """(B,) True where the input looks stereo-aware (reprojects with ~zero residual), or as
+        ``noise_kind`` says when it is not "auto"."""
+        scale = pose_scale_px(u) if scale is None else scale
         if self.noise_kind != "auto":
             return torch.full(u.shape[:1], self.noise_kind == "stereo")
         X = triangulate(u, P)
@@ -150,7 +152,7 @@ class Refiner:
         scale = pose_scale_px(u)
         baseline = camera_baseline(P)
         sigmas = self.schedule.sampling_sigmas(self.start_sigma, self.steps)
-        stereo = self._kind(u, P, scale)
+        stereo = self.looks_stereo(u, P, scale)
         out = None
         for kind, mask in (("stereo", stereo), ("per-view", ~stereo)):
             if not mask.any():
