@@ -175,15 +175,9 @@ def cases(args: argparse.Namespace) -> list[dict]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=None, help="model folder or .safetensors (default: random init)")
-    p.add_argument("--batches", type=int, nargs="+", default=[1, 256, 4096, 65536])
-    p.add_argument("--million", type=int, default=1_000_000, help="poses for the peak-memory row (0: skip)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--json", default=None, help="also write the results here")
-    p.add_argument("--case", default=None, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+def bench_start(args: argparse.Namespace, run_case) -> tuple[str, dict] | None:
+    """Shared start of the bench scripts: torch threads; in the ``--case`` child process run the case,
+    print its JSON and return None; else print and return the command line and the machine."""
     if args.threads > 0:
         import torch
 
@@ -193,10 +187,26 @@ def main(argv: list[str] | None = None) -> int:
         print(
             json.dumps({**result, "peak_rss_mb": peak_rss_mb(), "torch_threads": machine()["torch_threads"]})
         )
-        return 0
+        return None
     command = shlex.join([Path(sys.executable).name, *sys.argv])
     info = machine()
     print(f"command: {command}\nmachine: {info}")
+    return command, info
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=None, help="model folder or .safetensors (default: random init)")
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 256, 4096, 65536])
+    p.add_argument("--million", type=int, default=1_000_000, help="poses for the peak-memory row (0: skip)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--case", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    head = bench_start(args, run_case)
+    if head is None:
+        return 0
+    command, info = head
     rows = []
     for c in cases(args):
         r = {**c, **run_isolated(Path(__file__), c, args.threads)}

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from refine import default_model_config, machine, peak_rss_mb, print_table, run_isolated  # noqa: E402
+from refine import bench_start, default_model_config, print_table, run_isolated  # noqa: E402
 
 
 def run_case(case: dict) -> dict:
@@ -78,19 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default=None, help="also write the results here")
     p.add_argument("--case", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.threads > 0:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    if args.case:
-        result = run_case(json.loads(args.case))
-        print(
-            json.dumps({**result, "peak_rss_mb": peak_rss_mb(), "torch_threads": machine()["torch_threads"]})
-        )
+    head = bench_start(args, run_case)
+    if head is None:
         return 0
-    command = shlex.join([Path(sys.executable).name, *sys.argv])
-    info = machine()
-    print(f"command: {command}\nmachine: {info}")
+    command, info = head
     rows = [
         {"batch": b, **run_isolated(Path(__file__), {"batch": b, "steps": args.steps}, args.threads)}
         for b in args.batches
