@@ -47,29 +47,19 @@ def ddim_sample(
     scale_px: Tensor,
     sigmas: list[float],
     conf: Tensor | None = None,
+    X_in: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Run the deterministic sampler over the noise levels ``sigmas`` (decreasing, last = 0).
 
     Args:
         denoise: ``(X, sigma, baseline, evidence) -> (x0, log_std)``.
         u: (B, 2, J, 2) input 2D (bias removed). P: (B, 2, 3, 4). baseline: (B,). scale_px: (B, 2).
+        X_in: the input's triangulation (B, J, 3) if the caller has it already.
     Returns:
         x0: (B, J, 3) and log_std: (B, J) of the last call.
     """
-    return _ddim_from(triangulate(u, P, conf), denoise, u, P, baseline, scale_px, sigmas, conf)
-
-
-def _ddim_from(
-    X_in: Tensor,
-    denoise: Denoise,
-    u: Tensor,
-    P: Tensor,
-    baseline: Tensor,
-    scale_px: Tensor,
-    sigmas: list[float],
-    conf: Tensor | None,
-) -> tuple[Tensor, Tensor]:
-    """:func:`ddim_sample` from the input's triangulation ``X_in`` (B, J, 3), already computed."""
+    if X_in is None:
+        X_in = triangulate(u, P, conf)
     centroid = torch.nanmean(X_in, dim=1, keepdim=True).expand_as(X_in)
     X_t = _fill_missing(X_in, centroid)
     u_t = u
@@ -105,7 +95,7 @@ def refine_2d(
     """Refine (B, 2, J, 2) 2D input: K = len(sigmas) - 1 steps, H hypotheses, aggregated."""
     tri = triangulate(u, P, conf)
     if hypotheses <= 1:
-        x0, log_std = _ddim_from(tri, denoise, u, P, baseline, scale_px, sigmas, conf)
+        x0, log_std = ddim_sample(denoise, u, P, baseline, scale_px, sigmas, conf, X_in=tri)
         return SampleResult(x0, torch.exp(log_std).to(x0.dtype) * 1000.0, tri)
     if error_model is None:
         raise ValueError("hypotheses > 1 needs an error model to draw the perturbations from")
