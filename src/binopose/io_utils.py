@@ -29,6 +29,23 @@ READ_ERRORS = (
 )
 
 
+def read_npz(path: str | os.PathLike, what: str) -> dict:
+    """Every member of an ``.npz`` file (no pickles), or one :class:`BinoposeError` naming ``what`` and
+    the file when it is missing or unreadable."""
+    import numpy as np
+
+    from binopose.errors import BinoposeError
+
+    p = Path(path)
+    if not p.is_file():
+        raise BinoposeError(f"{what} not found: {p}")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except READ_ERRORS as e:
+        raise BinoposeError(f"{what} {p} is not a readable .npz ({type(e).__name__}: {e})") from None
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it over ``path``."""
     path = Path(path)

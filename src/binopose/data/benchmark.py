@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from binopose.errors import BinoposeError
-from binopose.io_utils import READ_ERRORS
+from binopose.io_utils import read_npz
 from binopose.skeleton import NUM_JOINTS
 
 PROTOCOLS = ("raw", "official", "cross-subject")
@@ -118,13 +118,7 @@ def _check_shape(name: str, a: np.ndarray, want: tuple, n: int | None) -> None:
 def load_benchmark(path: str | os.PathLike) -> StereoBenchmark:
     """Read and validate a ``*_stereo_test.npz`` file (raises :class:`BinoposeError` on any problem)."""
     p = Path(path)
-    if not p.is_file():
-        raise BinoposeError(f"benchmark file not found: {p}")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except READ_ERRORS as e:
-        raise BinoposeError(f"benchmark file {p} is not a readable .npz ({type(e).__name__}: {e})") from None
+    data = read_npz(p, "benchmark file")
     data = {k: v for k, v in data.items() if isinstance(v, np.ndarray)}  # members that are not .npy
     missing = [k for k in _REQUIRED if k not in data]
     if missing:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from binopose.errors import BinoposeError
-from binopose.io_utils import READ_ERRORS
+from binopose.io_utils import read_npz
 from binopose.skeleton import NUM_JOINTS, ROOT
 
 
@@ -34,13 +34,7 @@ class PoseCorpus:
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    if not path.is_file():
-        raise BinoposeError(f"pose corpus not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except READ_ERRORS as e:
-        raise BinoposeError(f"pose corpus {path} is not a readable .npz ({type(e).__name__}: {e})") from None
+    data = read_npz(path, "pose corpus")
     bad = [k for k, v in data.items() if not isinstance(v, np.ndarray)]
     if bad:
         raise BinoposeError(f"pose corpus {path}: member(s) {', '.join(bad)} are not .npy arrays")
