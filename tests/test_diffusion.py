@@ -19,7 +19,7 @@ from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.refiner import camera_baseline
-from binopose.skeleton import BONES, NUM_JOINTS, ROOT, flip_permutation
+from binopose.skeleton import BONES, NUM_JOINTS, ROOT, flip_permutation, root_from_hips
 
 # ---------------------------------------------------------------- schedule
 
@@ -127,7 +127,7 @@ def _depth_error(
     scale = torch.full((n, 2), scale_px) if scale_px is not None else pose_scale_px(u0)
     model = per_view_noise(px / 100.0)  # px pixels when the person is 100 px tall
     gen = torch.Generator().manual_seed(int(depth + baseline))
-    _, Xn = dual_forward(u0, P, scale, torch.ones(n, dtype=torch.float64), [model], [1.0], gen)
+    _, Xn, _ = dual_forward(u0, P, scale, torch.ones(n, dtype=torch.float64), [model], [1.0], gen)
     err = Xn - X
     return float(err[..., 2].pow(2).mean().sqrt()), float(err[..., 0].pow(2).mean().sqrt())
 
@@ -160,10 +160,40 @@ def test_forward_noise_in_person_units_grows_linearly_with_depth():
 def test_forward_at_sigma_zero_is_the_clean_pose():
     X, P, u0 = stereo_views(5)
     gen = torch.Generator().manual_seed(0)
-    u, Xn = dual_forward(
+    u, Xn, profile = dual_forward(
         u0, P, pose_scale_px(u0), torch.zeros(5, dtype=torch.float64), [per_view_noise()], [1.0], gen
     )
     assert torch.allclose(u, u0) and torch.allclose(Xn, X, atol=1e-6)
+    assert torch.allclose(profile, torch.ones(5, NUM_JOINTS))  # per_view_noise: all joints alike
+
+
+def test_forward_profile_jitter_shapes_the_per_joint_errors():
+    """With a jittered per-joint profile, each sample's joints are noised in proportion to the profile
+    it reports (the evidence the denoiser gets), and the profiles vary between samples."""
+    n = 20000
+    _, P, u0 = stereo_views(n)
+    gen = torch.Generator().manual_seed(3)
+    scale = pose_scale_px(u0)
+    u, _, profile = dual_forward(
+        u0, P, scale, torch.ones(n, dtype=torch.float64), [per_view_noise()], [1.0], gen, jitter=0.7
+    )
+    assert torch.allclose(profile.pow(2).mean(-1), torch.ones(n), atol=1e-5)
+    assert float(profile.log().std()) > 0.5
+    size = ((u - u0) / scale[:, :, None, None]).norm(dim=-1).mean(1)  # (n, J)
+    ratio = size / profile
+    # error / profile is the same on every joint (up to sampling noise); error alone is not
+    assert float(ratio.mean(0).std() / ratio.mean()) < 0.05
+    assert float(size[profile > 1.5].mean() / size[profile < 0.67].mean()) > 2.0
+
+
+def test_joint_profile_of_a_fitted_model():
+    shared = np.full((NUM_JOINTS, 2), 0.01)
+    shared[6] = 0.04  # a detector that gets the pelvis wrong
+    m = ErrorModel2D(shared_sigma=shared.tolist())
+    p = m.joint_profile()
+    assert p.shape == (NUM_JOINTS,) and np.sqrt((p**2).mean()) == pytest.approx(1.0)
+    assert p[6] == pytest.approx(4 * p[0])
+    assert np.allclose(ErrorModel2D().joint_profile(), 1.0)  # no noise at all: flat, not NaN
 
 
 # ---------------------------------------------------------------- 2D error models
@@ -338,3 +368,32 @@ def test_virtual_rigs_keep_the_pose():
     W = torch.from_numpy(random_poses(16))
     s = sample_scene(W, dataclasses.replace(RigConfig(), yaw=True), torch.Generator().manual_seed(1))
     assert torch.allclose(torch.cdist(s.X, s.X), torch.cdist(W, W), atol=1e-6)
+
+
+def test_root_from_hips_numpy_and_torch():
+    kp = np.random.default_rng(0).normal(size=(4, 2, NUM_JOINTS, 2))
+    kp[1, 0, 3] = np.nan  # a missing left hip: the given pelvis stays
+    for a in (kp, torch.from_numpy(kp)):
+        before = a.copy() if isinstance(a, np.ndarray) else a.clone()
+        out = root_from_hips(a)
+        assert np.allclose(np.asarray(a), np.asarray(before), equal_nan=True)  # input untouched
+        out = np.asarray(out)
+        assert np.allclose(out[0, :, ROOT], (kp[0, :, 2] + kp[0, :, 3]) / 2)
+        assert np.allclose(out[1, 0, ROOT], kp[1, 0, ROOT]) and np.allclose(
+            out[1, 1, ROOT], (kp[1, 1, 2] + kp[1, 1, 3]) / 2
+        )
+        others = [j for j in range(NUM_JOINTS) if j != ROOT]
+        assert np.allclose(out[:, :, others], kp[:, :, others], equal_nan=True)
+
+
+def test_definition_offsets_move_only_the_definition_joints():
+    poses = torch.from_numpy(random_poses(4000, seed=2))
+    gen_a, gen_b = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    cfg = AugmentConfig(mirror_prob=0.0, global_scale=(1.0, 1.0), bone_scale=0.0)
+    plain = augment(poses, cfg, gen_a)
+    moved = augment(poses, dataclasses.replace(cfg, definition_offset_mm=25.0), gen_b)
+    d = (moved - plain).std(0).mean(-1)  # (J,) per-axis spread of the change
+    for j in (7, 8, 9, 12, 13, 16):
+        assert d[j] == pytest.approx(25.0, rel=0.1)
+    for j in (0, 1, 2, 3, 4, 5, 6, 10, 11, 14, 15):
+        assert float(d[j]) < 1e-6

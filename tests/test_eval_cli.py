@@ -209,6 +209,7 @@ def _set(index, value):
         (lambda p: _bad(p), ["--protocol", "nonsense"], "unknown protocol 'nonsense'"),
         (lambda p: _bad(p), ["--method", "magic"], "unknown method 'magic'"),
         (lambda p: _bad(p), ["--bias", "wrong"], "invalid choice"),
+        (lambda p: _bad(p), ["--root", "nose"], "invalid choice"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make, argv_extra, message):
@@ -238,3 +239,20 @@ def test_help_exits_0(capsys, argv):
 def test_no_command_prints_help_and_exit_2(capsys):
     assert main([]) == 2
     assert "usage: binopose" in capsys.readouterr().out
+
+
+def test_root_from_hips_ignores_the_detected_pelvis(tmp_path, capsys):
+    clean = make_benchmark()
+    moved = {k: v.copy() for k, v in clean.items()}
+    moved["kp2d_pred"][:, :, 6] += np.float32(20.0)  # the detector's pelvis is off
+    got = {}
+    for name, arrays in (("clean", clean), ("moved", moved)):
+        (tmp_path / name).mkdir()
+        data = _write(tmp_path / name, arrays)
+        for root in ("detected", "hips"):
+            out_json = tmp_path / f"{name}_{root}.json"
+            argv = ["eval", str(data), "--root", root, "--json", str(out_json)]
+            assert _run(argv, capsys)[0] == 0
+            got[name, root] = json.loads(out_json.read_text())["mpjpe_mm"]
+    assert got["moved", "detected"] > got["clean", "detected"] + 1.0
+    assert got["moved", "hips"] == pytest.approx(got["clean", "hips"], abs=1e-6)

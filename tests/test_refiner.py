@@ -133,3 +133,32 @@ def test_refiner_loads_with_options(tmp_path):
     assert loaded.steps == 2 and loaded.hypotheses == 3
     with pytest.raises(BinoposeError, match="not found"):
         Refiner.load(tmp_path / "nothing")
+
+
+def test_root_from_hips_ignores_the_detected_pelvis():
+    """A model with ``root_from_hips`` gives the same result whatever the detector says about the
+    pelvis; one without it does not."""
+    _, P, u = noisy_input(6)
+    moved = u.clone()
+    moved[:, :, 6] += torch.tensor([-5.0, -15.0], dtype=u.dtype)  # MHAD's pelvis bias, in pixels
+    ref = make_refiner()
+    assert ref.net.cfg.root_from_hips
+    assert torch.allclose(ref.refine(u, P).poses, ref.refine(moved, P).poses)
+    torch.manual_seed(0)
+    plain = Denoiser(tiny_model_config(root_from_hips=False))
+    ref.net = plain.eval()
+    assert not torch.allclose(ref.refine(u, P).poses, ref.refine(moved, P).poses)
+
+
+def test_noise_profile_is_an_input():
+    """The per-joint noise profile reaches the network: a different profile, a different pose."""
+    _, P, u = noisy_input(6)
+    ref = make_refiner()
+    a = ref.refine(u, P).poses
+    ref.noise_profile = np.where(np.arange(17) == 9, 3.0, 0.7)
+    b = ref.refine(u, P).poses
+    assert not torch.allclose(a, b)
+    ref.net = Denoiser(tiny_model_config(noise_profile=False)).eval()
+    c = ref.refine(u, P).poses
+    ref.noise_profile = None
+    assert torch.allclose(c, ref.refine(u, P).poses)

@@ -13,13 +13,13 @@ import numpy as np
 import torch
 
 from binopose.data.benchmark import Error2DStats, StereoBenchmark, protocol_folds
-from binopose.data.noise import ErrorModel2D, fit_error_model, pose_scale_px
+from binopose.data.noise import ErrorModel2D, fit_error_model, normalized_profile, pose_scale_px
 from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.metrics import pose_metrics, reprojection_errors
 from binopose.offsets import apply_body_offsets, fit_body_offsets
 from binopose.refiner import Refiner
-from binopose.skeleton import ROOT
+from binopose.skeleton import ROOT, root_from_hips
 
 Method = Callable[[StereoBenchmark, "Error2DStats | None"], np.ndarray]
 
@@ -40,11 +40,18 @@ def _input_2d(bench: StereoBenchmark, stats: Error2DStats | None, bias: str) -> 
     raise BinoposeError(f"unknown bias mode {bias!r} (expected one of: {', '.join(BIAS_MODES)})")
 
 
-def triangulation_method(bias: str = "mean") -> Method:
-    """Plain linear triangulation, after subtracting the 2D bias the protocol allows."""
+ROOT_MODES = ("detected", "hips")
+
+
+def triangulation_method(bias: str = "mean", root: str = "detected") -> Method:
+    """Plain linear triangulation, after subtracting the 2D bias the protocol allows; ``root="hips"``
+    takes the pelvis from the hips (:func:`binopose.skeleton.root_from_hips`) instead of the detector."""
+    if root not in ROOT_MODES:
+        raise BinoposeError(f"unknown root mode {root!r} (expected one of: {', '.join(ROOT_MODES)})")
 
     def method(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
-        kp = torch.from_numpy(_input_2d(bench, stats, bias))
+        kp = _input_2d(bench, stats, bias)
+        kp = torch.from_numpy(root_from_hips(kp) if root == "hips" else kp)
         return triangulate(kp, bench.projection_matrices()).numpy()
 
     return method
@@ -61,16 +68,26 @@ def noise_level(stats: Error2DStats, kp2d: np.ndarray, reference: ErrorModel2D) 
     return rms / reference.rms()
 
 
+def noise_profile(stats: Error2DStats) -> np.ndarray:
+    """(17,) relative 2D error size per joint from the protocol's statistics (the error model fitted on
+    the allowed pairs when there are any, else the per-joint scale)."""
+    if stats.pred is not None:
+        return fit_error_model(stats.pred, stats.gt).joint_profile()
+    return normalized_profile(np.sqrt((np.asarray(stats.scale_px, np.float64) ** 2).mean((0, 2))))
+
+
 def dualdiff_method(refiner: Refiner, bias: str = "mean", match_noise: bool = True) -> Method:
-    """Dual-Diffusion refinement of the (bias-corrected) input; with ``match_noise`` the start level is
-    set from the protocol's 2D error statistics (when it allows any)."""
-    base_sigma = refiner.start_sigma
+    """Dual-Diffusion refinement of the (bias-corrected) input; with ``match_noise`` the start level and
+    the per-joint noise profile are set from the protocol's 2D error statistics (when it allows any)."""
+    base_sigma, base_profile = refiner.start_sigma, refiner.noise_profile
 
     def method(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
         kp = _input_2d(bench, stats, bias)
         P = bench.projection_matrices()
-        refiner.start_sigma = base_sigma
+        refiner.start_sigma, refiner.noise_profile = base_sigma, base_profile
         if stats is not None and match_noise:
+            if refiner.net.cfg.noise_profile:
+                refiner.noise_profile = noise_profile(stats)
             stereo_share = float(refiner.looks_stereo(torch.from_numpy(kp), P).float().mean())
             kind = "stereo" if stereo_share > 0.5 else "per-view"
             refiner.start_sigma = noise_level(stats, kp, refiner.error_models[kind])

@@ -189,7 +189,9 @@ def load_refiner(model: str | None):
     try:
         return Refiner.load(model)
     except BinoposeError as e:
-        raise BinoposeError(f"cannot load the refiner model: {e} (give --model PATH, or --no-refine)") from None
+        raise BinoposeError(
+            f"cannot load the refiner model: {e} (give --model PATH, or --no-refine)"
+        ) from None
 
 
 def one_euro(

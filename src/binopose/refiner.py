@@ -26,7 +26,7 @@ from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.geometry.rig import StereoRig
 from binopose.model import Denoiser, DenoiserConfig
-from binopose.skeleton import NUM_JOINTS
+from binopose.skeleton import LEFT_HIP, NUM_JOINTS, RIGHT_HIP, ROOT, root_from_hips
 
 #: relative reprojection residual below which an input is taken to come from a stereo-aware detector
 _STEREO_RESIDUAL = 0.002
@@ -53,6 +53,7 @@ class Refiner:
     aggregate: str = "mean"
     start_sigma: float = 1.0
     noise_kind: str = "auto"  # which error model family the input follows: auto, stereo, per-view
+    noise_profile: np.ndarray | None = None  # (17,) relative 2D error size per joint (None: the family's)
     chunk: int = 32768
     net_chunk: int = 512  # poses per network call: small activations stay in the CPU caches
 
@@ -64,7 +65,9 @@ class Refiner:
         p = Path(path) if path is not None else default_model_path()
         state, config, err = load_model(p)
         try:
-            mcfg = from_dict(DenoiserConfig, config["model"])
+            # models from before the per-joint noise profile input have no such key
+            legacy = {"noise_profile": False, "root_from_hips": False}
+            mcfg = from_dict(DenoiserConfig, {**legacy, **config["model"]})
             blocks = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
             if mcfg.depth != blocks or not (0 < mcfg.heads <= mcfg.dim <= 4096 and 0 < mcfg.cond_dim <= 4096):
                 # checked before building: a forged config (depth 2**70) must not exhaust the memory
@@ -149,6 +152,11 @@ class Refiner:
         return out
 
     def _refine_chunk(self, u: Tensor, P: Tensor, conf: Tensor | None) -> SampleResult:
+        if self.net.cfg.root_from_hips:
+            u = root_from_hips(u)
+            if conf is not None:
+                conf = conf.clone()
+                conf[..., ROOT] = conf[..., [RIGHT_HIP, LEFT_HIP]].amin(-1)
         scale = pose_scale_px(u)
         baseline = camera_baseline(P)
         sigmas = self.schedule.sampling_sigmas(self.start_sigma, self.steps)
@@ -158,6 +166,11 @@ class Refiner:
             if not mask.any():
                 continue
             model = self.error_models.get(kind) or next(iter(self.error_models.values()))
+            profile = torch.as_tensor(
+                model.joint_profile() if self.noise_profile is None else self.noise_profile
+            ).double()
+            if self.net.cfg.root_from_hips:  # the pelvis is now as good as the hips
+                profile = root_from_hips(profile[..., None])[..., 0]
             r = refine_2d(
                 self._denoise,
                 u[mask],
@@ -169,6 +182,7 @@ class Refiner:
                 self.aggregate,
                 model,
                 conf=None if conf is None else conf[mask],
+                profile=profile,
             )
             if out is None:
                 out = [

@@ -6,7 +6,11 @@ The skeleton is data: names, parents, left/right pairs; everything else is deriv
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
+
+T = TypeVar("T")
 
 JOINT_NAMES: tuple[str, ...] = (
     "right_ankle",
@@ -46,6 +50,23 @@ def _bone_index(child: int) -> int:
 SYMMETRIC_BONES: tuple[tuple[int, int], ...] = tuple(
     (_bone_index(r), _bone_index(l)) for r, l in LEFT_RIGHT_PAIRS
 )
+
+
+RIGHT_HIP, LEFT_HIP = 2, 3
+
+
+def root_from_hips(kp: T) -> T:
+    """The pelvis (root) set to the midpoint of the hips, for keypoints (..., 17, D) (numpy or torch).
+
+    Many 2D detectors have no pelvis (COCO, MediaPipe) and those that have one define it their own way
+    (MHAD's detector: ~100 mm off the ground truth); the hips are detected well by all of them. Where
+    a hip is missing (NaN) the given pelvis is kept. A copy is returned; the input is left alone."""
+    out = kp.clone() if hasattr(kp, "clone") else kp.copy()
+    mid = (kp[..., RIGHT_HIP, :] + kp[..., LEFT_HIP, :]) / 2
+    missing = mid != mid  # NaN, for numpy and torch alike
+    mid[missing] = kp[..., ROOT, :][missing]
+    out[..., ROOT, :] = mid
+    return out
 
 
 def flip_permutation() -> np.ndarray:

@@ -167,7 +167,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         idx = torch.randint(0, len(pool), (cfg.batch_size,), generator=gen)
         batch = make_batch(pool[idx], cfg.rig, cfg.augment, gen)
         net.train()
-        loss, stats = denoising_loss(net, batch, cfg.schedule, models, weights, cfg.loss, gen)
+        loss, stats = denoising_loss(
+            net, batch, cfg.schedule, models, weights, cfg.loss, gen, cfg.noise.profile_jitter
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)

@@ -9,6 +9,7 @@ from binopose.diffusion.sampling import refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.geometry import triangulate
 from binopose.model import Denoiser
+from binopose.skeleton import root_from_hips
 
 
 @torch.no_grad()
@@ -22,6 +23,10 @@ def validation_mpjpe(net: Denoiser, val: dict, schedule: Schedule) -> dict[str, 
         e = sample_errors(m, b.scale_px, torch.ones(b.X.shape[0]), gen, with_bias=False)
         u = b.u + e.double()
         tri = triangulate(u, b.P)
+        profile = torch.from_numpy(m.joint_profile())
+        if net.cfg.root_from_hips:  # as the refiner does
+            u = root_from_hips(u)
+            profile = root_from_hips(profile[..., None])[..., 0]
         ok = torch.isfinite(tri).all(-1).all(-1)
 
         def denoise(X, s, B, ev):
@@ -29,7 +34,14 @@ def validation_mpjpe(net: Denoiser, val: dict, schedule: Schedule) -> dict[str, 
             return x0.double(), ls
 
         res = refine_2d(
-            denoise, u[ok], b.P[ok], b.baseline[ok], b.scale_px[ok], schedule.sampling_sigmas(1.0, 1)
+            denoise,
+            u[ok],
+            b.P[ok],
+            b.baseline[ok],
+            b.scale_px[ok],
+            schedule.sampling_sigmas(1.0, 1),
+            error_model=m,
+            profile=profile,
         )
         gt = b.X[ok]
         out[f"tri/{m.name}"] = float((tri[ok] - gt).norm(dim=-1).mean())

@@ -9,7 +9,14 @@ import argparse
 
 from binopose.data.benchmark import PROTOCOLS, load_benchmark
 from binopose.errors import BinoposeError
-from binopose.evaluate import BIAS_MODES, dualdiff_method, evaluate, triangulation_method, with_body_offsets
+from binopose.evaluate import (
+    BIAS_MODES,
+    ROOT_MODES,
+    dualdiff_method,
+    evaluate,
+    triangulation_method,
+    with_body_offsets,
+)
 from binopose.io_utils import atomic_write_json
 from binopose.metrics import format_table
 
@@ -30,6 +37,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=BIAS_MODES,
         help="2D bias to subtract when the protocol provides one: mean (all joints), root (pelvis only), none "
         "(default: mean; ignored under raw)",
+    )
+    p.add_argument(
+        "--root",
+        default="detected",
+        choices=ROOT_MODES,
+        help="triangulate: the pelvis as detected, or from the hips' midpoint (default: detected; a "
+        "dualdiff model's own setting decides for it)",
     )
     g = p.add_argument_group("dualdiff options")
     g.add_argument(
@@ -87,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         )
         method = dualdiff_method(refiner, args.bias, match_noise=not args.no_match_noise)
     else:
-        method = triangulation_method(args.bias)
+        method = triangulation_method(args.bias, args.root)
     if args.body_offsets:
         if args.protocol != "cross-subject":
             raise BinoposeError("--body-offsets is only allowed under --protocol cross-subject")
@@ -100,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
             for k in ("model", "steps", "hypotheses", "aggregate", "start_sigma", "noise_kind")
         } | {"match_noise": not args.no_match_noise}
     result["bias"] = args.bias if args.protocol != "raw" else "none"
+    if args.method == "triangulate":
+        result["root"] = args.root
     label = " (test-set 2D statistics)" if args.protocol == "official" else ""
     print(f"{args.method} on {args.data}, protocol {args.protocol}{label}, {result['frames']} frames")
     print(format_table(result))

@@ -11,9 +11,14 @@ from binopose.train import TrainConfig, train
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE", help="YAML config (e.g. configs/default.yaml); defaults otherwise")
     p.add_argument(
-        "overrides", nargs="*", metavar="key=value", help="override config entries, dotted for nesting: steps=2000 model.dim=96"
+        "--config", metavar="FILE", help="YAML config (e.g. configs/default.yaml); defaults otherwise"
+    )
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="override config entries, dotted for nesting: steps=2000 model.dim=96",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

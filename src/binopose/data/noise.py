@@ -70,6 +70,12 @@ class ErrorModel2D:
         )
         return float(np.sqrt(s.mean() + self.offset_disparity_sigma**2 / 2))
 
+    def joint_profile(self) -> np.ndarray:
+        """(J,) relative size of each joint's random 2D error (shared and per-view parts), root mean
+        square 1 over the joints: which joints this detector gets wrong more often than others."""
+        s = np.asarray(self.shared_sigma) ** 2 + (np.asarray(self.indep_sigma) ** 2).mean(0)
+        return normalized_profile(np.sqrt(s.mean(-1)))
+
     def scaled(self, factor: float) -> ErrorModel2D:
         """The same model with every random part multiplied by ``factor`` (bias unchanged)."""
         d = asdict(self)
@@ -108,6 +114,22 @@ class ErrorModel2D:
         return m
 
 
+def normalized_profile(size: np.ndarray) -> np.ndarray:
+    """Per-joint error sizes (..., J) -> the same shape scaled to root mean square 1 over the joints
+    (all ones where every size is zero or not finite)."""
+    size = np.nan_to_num(np.asarray(size, np.float64), nan=0.0, posinf=0.0)
+    rms = np.sqrt((size**2).mean(-1, keepdims=True))
+    flat = rms <= 1e-12
+    return np.where(flat, 1.0, size / np.where(flat, 1.0, rms))
+
+
+def profile_jitter(B: int, spread: float, gen: torch.Generator) -> Tensor:
+    """(B, J) random per-joint factors exp(spread * z), root mean square 1 per sample: detectors
+    differ in which joints they get wrong, so training varies the per-joint profile of its models."""
+    f = torch.exp(spread * torch.randn(B, NUM_JOINTS, generator=gen))
+    return f / f.pow(2).mean(-1, keepdim=True).sqrt()
+
+
 def _heavy(gen: torch.Generator, shape: tuple, prob: float, factor: float) -> Tensor:
     """Contaminated Gaussian: N(0, 1), and N(0, factor^2) with probability ``prob`` (heavy tails)."""
     z = torch.randn(shape, generator=gen)
@@ -123,6 +145,7 @@ def sample_errors(
     sigma: Tensor,
     gen: torch.Generator,
     with_bias: bool = True,
+    joint_factor: Tensor | None = None,
 ) -> Tensor:
     """Draw 2D errors (pixels) for a batch.
 
@@ -130,6 +153,7 @@ def sample_errors(
         model: the error model. scale_px: (B, 2) person size per view (:func:`pose_scale_px`).
         sigma: (B,) multiplier of the random part (the diffusion noise level; 1 = the model as fitted).
         gen: random generator (CPU). with_bias: add the model's bias.
+        joint_factor: optional (B, J) multiplier of each joint's shared and per-view parts.
     Returns:
         (B, 2, J, 2) errors in pixels.
     """
@@ -138,6 +162,9 @@ def sample_errors(
     heavy = (model.outlier_prob, model.outlier_factor)
     shared = _heavy(gen, (B, 1, NUM_JOINTS, 2), *heavy) * a["shared_sigma"]
     indep = _heavy(gen, (B, 2, NUM_JOINTS, 2), *heavy) * a["indep_sigma"]
+    if joint_factor is not None:
+        f = joint_factor.float().view(B, 1, NUM_JOINTS, 1)
+        shared, indep = shared * f, indep * f
     offset = torch.randn(B, 1, 1, 2, generator=gen) * a["offset_sigma"]
     disp = torch.zeros(B, 2, 1, 2)
     disp[..., 0] = torch.randn(B, 2, 1, generator=gen) * model.offset_disparity_sigma

@@ -30,6 +30,7 @@ class NoiseConfig:
     stereo_offset: float = 0.008  # per-frame whole-pose shift (u and v)
     stereo_outlier_prob: float = 0.05
     per_view_swap_prob: float = 0.01
+    profile_jitter: float = 0.0  # log-scale spread of a random per-joint factor on the error sizes
     generic_sigma: float = 0.025  # per-view size when no development file is given
 
 

@@ -26,6 +26,9 @@ class AugmentConfig:
     # bones whose length depends on how a dataset or detector *defines* its joints (hip width, spine,
     # neck, head, shoulders) get a wider, log-uniform scale, so the prior does not impose one definition
     definition_scale: tuple[float, float] = (1.0, 1.0)
+    # and the same joints (but the hips) move by a random offset (mm, per axis): where a detector puts
+    # its "head" or "shoulder" is a convention the prior should keep from the input, not impose
+    definition_offset_mm: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ _BONE_GROUP = torch.minimum(_CHILD, _FLIP[_CHILD])
 # bones named by their child joint: hips, spine, thorax, head, shoulders, neck_nose
 _DEFINITION_JOINT = torch.zeros(NUM_JOINTS, dtype=torch.bool)
 _DEFINITION_JOINT[[2, 3, 7, 8, 9, 12, 13, 16]] = True
+_OFFSET_JOINT = _DEFINITION_JOINT.clone()
+_OFFSET_JOINT[[2, 3]] = False  # the hips define the root (skeleton.root_from_hips)
 
 
 def augment(poses: Tensor, cfg: AugmentConfig, gen: torch.Generator) -> Tensor:
@@ -74,7 +79,11 @@ def augment(poses: Tensor, cfg: AugmentConfig, gen: torch.Generator) -> Tensor:
     per = torch.where(_DEFINITION_JOINT, per * wide, per)
     s = (g * per[:, _BONE_GROUP]).to(X.dtype)
     scaled = (bones * s[..., None]).permute(1, 0, 2).reshape(len(BONES), -1)  # one (J, 16) x (16, 3B) product
-    return (_PATH.to(X.dtype) @ scaled).view(NUM_JOINTS, B, 3).permute(1, 0, 2)
+    X = (_PATH.to(X.dtype) @ scaled).view(NUM_JOINTS, B, 3).permute(1, 0, 2)
+    if cfg.definition_offset_mm > 0:
+        off = torch.randn(B, NUM_JOINTS, 3, generator=gen, dtype=X.dtype) * cfg.definition_offset_mm
+        X = X + off * _OFFSET_JOINT[:, None].to(X.dtype)
+    return X
 
 
 def make_batch(poses: Tensor, rig: RigConfig, aug: AugmentConfig, gen: torch.Generator) -> CleanBatch:

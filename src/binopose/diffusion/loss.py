@@ -38,13 +38,18 @@ def denoising_loss(
     weights: Sequence[float],
     cfg: LossConfig,
     gen: torch.Generator,
+    profile_jitter: float = 0.0,
 ) -> tuple[Tensor, dict[str, float]]:
-    """One training loss on a clean batch (Dual-Diffusion forward process + x0 prediction)."""
+    """One training loss on a clean batch (Dual-Diffusion forward process + x0 prediction).
+    ``profile_jitter``: see :func:`~binopose.diffusion.forward.dual_forward`."""
     B = batch.X.shape[0]
     t = schedule.sample_steps(B, gen)
     sigma = schedule.sigma_of(t)
     if cfg.forward == "dual":
-        u, Xn = dual_forward(batch.u, batch.P, batch.scale_px, sigma, models, weights, gen)
+        hip_root = bool(getattr(getattr(net, "cfg", None), "root_from_hips", False))
+        u, Xn, profile = dual_forward(
+            batch.u, batch.P, batch.scale_px, sigma, models, weights, gen, profile_jitter, hip_root
+        )
     elif cfg.forward == "3d":  # ablation: the 3D noise is not shaped by the stereo geometry
         size_mm = float(np.mean([m.rms() for m in models])) * 1700.0
         Xn = (
@@ -53,11 +58,12 @@ def denoising_loss(
             * (sigma * size_mm)[:, None, None]
         )
         u = project(Xn, batch.P)
+        profile = None
     else:
         raise ValueError(f"loss.forward must be 'dual' or '3d', got {cfg.forward!r}")
     valid = torch.isfinite(Xn).all(-1).all(-1) & (Xn[..., 2] > 100).all(-1)
     Xn = torch.where(valid[:, None, None], Xn, batch.X)
-    evidence = evidence_features(u, Xn, batch.P, batch.scale_px)
+    evidence = evidence_features(u, Xn, batch.P, batch.scale_px, profile=profile)
     x0, log_std = net(Xn.float(), sigma.float(), batch.baseline.float(), evidence.float())
     target = batch.X.float()
     w = valid.float()[:, None]

@@ -48,6 +48,7 @@ def ddim_sample(
     sigmas: list[float],
     conf: Tensor | None = None,
     X_in: Tensor | None = None,
+    profile: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Run the deterministic sampler over the noise levels ``sigmas`` (decreasing, last = 0).
 
@@ -55,6 +56,7 @@ def ddim_sample(
         denoise: ``(X, sigma, baseline, evidence) -> (x0, log_std)``.
         u: (B, 2, J, 2) input 2D (bias removed). P: (B, 2, 3, 4). baseline: (B,). scale_px: (B, 2).
         X_in: the input's triangulation (B, J, 3) if the caller has it already.
+        profile: (B, J) or (J,) relative 2D noise size per joint (:meth:`ErrorModel2D.joint_profile`).
     Returns:
         x0: (B, J, 3) and log_std: (B, J) of the last call.
     """
@@ -67,7 +69,7 @@ def ddim_sample(
     for i, s in enumerate(sigmas[:-1]):
         if i > 0:
             X_t = _fill_missing(triangulate(u_t, P), X_t)
-        ev = evidence_features(u_t, X_t, P, scale_px, conf)
+        ev = evidence_features(u_t, X_t, P, scale_px, conf, profile)
         sig = torch.full_like(baseline, s)
         x0, log_std = denoise(X_t, sig, baseline, ev)
         x0 = x0.to(u.dtype)
@@ -91,11 +93,17 @@ def refine_2d(
     spread: float = 0.5,
     conf: Tensor | None = None,
     gen: torch.Generator | None = None,
+    profile: Tensor | None = None,
 ) -> SampleResult:
-    """Refine (B, 2, J, 2) 2D input: K = len(sigmas) - 1 steps, H hypotheses, aggregated."""
+    """Refine (B, 2, J, 2) 2D input: K = len(sigmas) - 1 steps, H hypotheses, aggregated.
+    ``profile``: (J,) or (B, J) relative 2D noise size per joint (None: the error model's, if any)."""
     tri = triangulate(u, P, conf)
+    if profile is None and error_model is not None:
+        profile = torch.from_numpy(error_model.joint_profile())
+    if profile is not None:
+        profile = torch.as_tensor(profile).to(u).expand(u.shape[0], u.shape[2])
     if hypotheses <= 1:
-        x0, log_std = ddim_sample(denoise, u, P, baseline, scale_px, sigmas, conf, X_in=tri)
+        x0, log_std = ddim_sample(denoise, u, P, baseline, scale_px, sigmas, conf, X_in=tri, profile=profile)
         return SampleResult(x0, torch.exp(log_std).to(x0.dtype) * 1000.0, tri)
     if error_model is None:
         raise ValueError("hypotheses > 1 needs an error model to draw the perturbations from")
@@ -117,6 +125,7 @@ def refine_2d(
         rep(scale_px),
         sig_h,
         None if conf is None else rep(conf),
+        profile=None if profile is None else rep(profile),
     )
     x0 = x0.view(B, H, *x0.shape[1:])
     if aggregate == "mean":

@@ -18,8 +18,9 @@ from torch import Tensor, nn
 from binopose.model.graph import Block, sinusoidal
 from binopose.skeleton import NUM_JOINTS
 
-#: Number of 2D-evidence channels per joint: reprojection residual (u, v) in both views + confidence.
-EVIDENCE_DIM = 5
+#: Number of 2D-evidence channels per joint: reprojection residual (u, v) in both views, confidence,
+#: log relative 2D noise size of the joint (:func:`binopose.diffusion.forward.evidence_features`).
+EVIDENCE_DIM = 6
 _BASEL_GAIN = 5.0  # brings baseline/depth (typically 0.05-1) to order one
 
 
@@ -33,6 +34,8 @@ class DenoiserConfig:
     z_embedding: bool = True  # condition on the root depth (camera frame)
     basel_norm: bool = True  # scale depth by baseline / depth, condition on the baseline
     evidence_2d: bool = True  # per-joint 2D evidence: reprojection residuals and confidence
+    noise_profile: bool = True  # per-joint evidence also holds the joint's relative 2D noise size
+    root_from_hips: bool = True  # the input pelvis is the hips' midpoint (skeleton.root_from_hips)
 
 
 class Denoiser(nn.Module):
@@ -45,7 +48,8 @@ class Denoiser(nn.Module):
             nn.Linear(n_cond * emb, cfg.cond_dim), nn.SiLU(), nn.Linear(cfg.cond_dim, cfg.cond_dim)
         )
         self.emb_dim = emb
-        self.inp = nn.Linear(3 + (EVIDENCE_DIM if cfg.evidence_2d else 0), cfg.dim)
+        self.n_evidence = (EVIDENCE_DIM - int(not cfg.noise_profile)) if cfg.evidence_2d else 0
+        self.inp = nn.Linear(3 + self.n_evidence, cfg.dim)
         self.joint_emb = nn.Parameter(torch.zeros(NUM_JOINTS, cfg.dim))
         self.blocks = nn.ModuleList(
             Block(cfg.dim, cfg.heads, cfg.cond_dim, cfg.dropout) for _ in range(cfg.depth)
@@ -69,7 +73,7 @@ class Denoiser(nn.Module):
         Args:
             X: (B, J, 3) noisy triangulated pose, left camera frame, mm (no NaN).
             sigma: (B,) noise level (units of the 2D error model). baseline: (B,) mm.
-            evidence: (B, J, 5) reprojection residuals (fractions of the person's size) and confidence.
+            evidence: (B, J, 6) :func:`~binopose.diffusion.forward.evidence_features`, or None.
         Returns:
             x0: (B, J, 3) clean pose (mm, same frame); log_std: (B, J) log of the expected error (m).
         """
@@ -80,7 +84,8 @@ class Denoiser(nn.Module):
         rel = (X - center) * scale
         feats = [rel]
         if self.cfg.evidence_2d:
-            feats.append(evidence if evidence is not None else _no_evidence(X))
+            ev = evidence if evidence is not None else _no_evidence(X)
+            feats.append(ev[..., : self.n_evidence])
         conds = [sinusoidal(torch.log(sigma.float() + 1e-3) / 4, self.emb_dim)]
         if self.cfg.z_embedding:
             conds.append(sinusoidal(torch.log(cz.float() / 1000.0) / 4, self.emb_dim))
@@ -102,7 +107,7 @@ def depth_gain(center_z: Tensor, baseline: Tensor) -> Tensor:
 
 def _no_evidence(X: Tensor) -> Tensor:
     e = torch.zeros(*X.shape[:-1], EVIDENCE_DIM, dtype=X.dtype, device=X.device)
-    e[..., -1] = 1.0
+    e[..., 4] = 1.0  # confidence 1, residuals 0, log noise profile 0
     return e
 
 
