@@ -26,6 +26,8 @@ SH = DATA / "h36m_sh_train" / "h36m_sh_stereo_train.npz"
 ROWS: list[tuple[str, Path, str]] = [
     ("mhad_tri_raw", MHAD, "--method triangulate --protocol raw"),
     ("mhad_tri_official", MHAD, "--method triangulate --protocol official"),
+    ("mhad_tri_raw_hips", MHAD, "--method triangulate --protocol raw --root hips"),
+    ("mhad_tri_official_hips", MHAD, "--method triangulate --protocol official --root hips"),
     ("mhad_dd_official", MHAD, "--method dualdiff --protocol official"),
     ("mhad_dd_official_k2", MHAD, "--method dualdiff --protocol official --steps 2"),
     ("mhad_dd_official_k3", MHAD, "--method dualdiff --protocol official --steps 3"),
@@ -43,6 +45,7 @@ ROWS: list[tuple[str, Path, str]] = [
         "--method triangulate --protocol cross-subject --bias root --body-offsets",
     ),
     ("mhad_dd_xs_root", MHAD, "--method dualdiff --protocol cross-subject --bias root"),
+    ("mhad_dd_xs_root_k3", MHAD, "--method dualdiff --protocol cross-subject --bias root --steps 3"),
     (
         "mhad_dd_xs_root_offsets",
         MHAD,
@@ -55,6 +58,8 @@ ROWS: list[tuple[str, Path, str]] = [
     ),
     ("mhad_dd_raw", MHAD, "--method dualdiff --protocol raw"),
     ("sh_tri_raw", SH, "--method triangulate --protocol raw"),
+    ("sh_tri_raw_hips", SH, "--method triangulate --protocol raw --root hips"),
+    ("sh_dd_raw", SH, "--method dualdiff --protocol raw"),
     ("sh_tri_xs_mean", SH, "--method triangulate --protocol cross-subject --bias mean"),
     (
         "sh_tri_xs_none_offsets",
@@ -64,7 +69,7 @@ ROWS: list[tuple[str, Path, str]] = [
     ("sh_dd_xs_mean", SH, "--method dualdiff --protocol cross-subject --bias mean"),
     ("sh_dd_xs_none_offsets", SH, "--method dualdiff --protocol cross-subject --bias none --body-offsets"),
 ]
-ABLATIONS = ("base", "no_zemb", "no_basel", "loss2d")
+ABLATIONS = ("base", "no_zemb", "no_basel", "loss2d", "noise3d", "no_profile", "no_hiproot", "no_defoffset")
 
 
 def ablation_rows() -> list[tuple[str, Path, str]]:
@@ -178,6 +183,8 @@ def action_table(r: dict | None) -> str:
 MHAD_OFFICIAL = [
     ("mhad_tri_raw", "triangulation, raw 2D (protocol raw)"),
     ("mhad_tri_official", "triangulation, test-set mean subtracted"),
+    ("mhad_tri_raw_hips", "triangulation, pelvis from the hips (protocol raw)"),
+    ("mhad_tri_official_hips", "triangulation, test-set mean subtracted, pelvis from the hips"),
     ("released_dualdiff", "released Dual-Diffusion output (+ GT action label as input)"),
     ("mhad_dd_official", "binopose dualdiff, K=1, H=1 (default)"),
     ("mhad_dd_official_k2", "binopose dualdiff, K=2"),
@@ -190,12 +197,16 @@ MHAD_XS = [
     ("mhad_tri_xs_none", "triangulation (no bias)"),
     ("mhad_tri_xs_root", "triangulation, pelvis 2D bias of the other subject"),
     ("mhad_tri_xs_root_offsets", "triangulation, pelvis bias + body-frame offsets"),
-    ("mhad_dd_xs_root", "dualdiff, pelvis bias, noise level of the other subject"),
-    ("mhad_dd_xs_root_offsets", "dualdiff, pelvis bias + body-frame offsets (headline)"),
+    ("mhad_tri_raw_hips", "triangulation, pelvis from the hips (nothing fitted)"),
+    ("mhad_dd_xs_root", "dualdiff K=1, noise level and profile of the other subject (headline)"),
+    ("mhad_dd_xs_root_k3", "dualdiff K=3, noise level and profile of the other subject"),
+    ("mhad_dd_xs_root_offsets", "dualdiff + body-frame offsets of the other subject"),
     ("mhad_dd_xs_none_offsets", "dualdiff, no bias + body-frame offsets"),
 ]
 SH_XS = [
     ("sh_tri_raw", "triangulation, raw"),
+    ("sh_tri_raw_hips", "triangulation, raw, pelvis from the hips"),
+    ("sh_dd_raw", "dualdiff, raw (no statistics)"),
     ("sh_tri_xs_mean", "triangulation, mean 2D bias of the other subjects"),
     ("sh_tri_xs_none_offsets", "triangulation + body-frame offsets"),
     ("sh_dd_xs_mean", "dualdiff, mean 2D bias"),
@@ -228,7 +239,7 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
     rows["released_dualdiff"] = released_row()
     abl_m = [(f"ablation_{a}_mhad", f"{a}") for a in ABLATIONS]
     abl_s = [(f"ablation_{a}_sh", f"{a}") for a in ABLATIONS]
-    head = rows.get("mhad_dd_xs_root_offsets")
+    head = rows.get("mhad_dd_xs_root")
     sh = rows.get("sh_dd_xs_mean")
     parts = [
         "# Results\n",
@@ -246,7 +257,7 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
         "For each test subject, the 2D statistics, the pelvis bias and the body-frame offsets come from the "
         "other subject's frames only; labels are never an input.\n",
         table(rows, MHAD_XS),
-        "\nPer subject and per action, headline row (dualdiff, pelvis bias + body-frame offsets):\n",
+        "\nPer subject and per action, headline row (dualdiff K=1, the default model and sampler):\n",
         subject_table(head),
         "",
         action_table(head),
@@ -261,7 +272,7 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
         "\nPer subject, dualdiff + body-frame offsets:\n",
         subject_table(rows.get("sh_dd_xs_none_offsets")),
         "\n" + commentary.get("sh", ""),
-        "## Ablations (short training: 600 steps of 512 samples each, `scripts/train_ablations.sh`)\n",
+        "## Ablations (short training: 1000 steps of 512 samples each, `scripts/train_ablations.sh`)\n",
         "MHAD, official protocol:\n",
         table(rows, abl_m),
         "\nHuman3.6M SH, cross-subject, mean 2D bias:\n",

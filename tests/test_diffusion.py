@@ -226,6 +226,10 @@ def test_fit_recovers_a_known_error_model():
     assert fit.offset_disparity_sigma == pytest.approx(true.offset_disparity_sigma, rel=0.4)
     assert fit.outlier_prob == 0.0
     assert fit.rms() == pytest.approx(true.rms(), rel=0.15)
+    assert fit.joint_rms() == pytest.approx(true.joint_rms(), rel=0.15)
+    # the per-joint part leaves the per-frame offset out
+    no_offset = dataclasses.replace(true, offset_sigma=[0.0, 0.0], offset_disparity_sigma=0.0)
+    assert true.joint_rms() == pytest.approx(no_offset.rms()) and true.joint_rms() < true.rms()
 
 
 def test_fit_separates_shared_and_independent_errors():

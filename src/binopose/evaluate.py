@@ -58,13 +58,17 @@ def triangulation_method(bias: str = "mean", root: str = "detected") -> Method:
 
 
 def noise_level(stats: Error2DStats, kp2d: np.ndarray, reference: ErrorModel2D) -> float:
-    """The diffusion noise level that matches the protocol's 2D error statistics: their size relative to
-    the person's size in the image, over the size of the reference error model."""
+    """The diffusion noise level that matches the protocol's 2D error statistics.
+
+    With (prediction, ground truth) pairs (cross-subject), an error model is fitted on them and the
+    level is the size of its per-joint part over the reference model's (:meth:`ErrorModel2D.joint_rms`):
+    a per-frame offset of the whole pose is no noise a pose prior can remove. With only a per-joint
+    scale (official), which mixes both, it is that scale, relative to the person's size in the image,
+    over the reference model's whole size."""
     if stats.pred is not None:
-        rms = fit_error_model(stats.pred, stats.gt).rms()
-    else:
-        person = float(pose_scale_px(torch.from_numpy(np.asarray(kp2d, np.float64))).mean())
-        rms = float(np.sqrt(np.mean((np.asarray(stats.scale_px) / person) ** 2)))
+        return fit_error_model(stats.pred, stats.gt).joint_rms() / reference.joint_rms()
+    person = float(pose_scale_px(torch.from_numpy(np.asarray(kp2d, np.float64))).mean())
+    rms = float(np.sqrt(np.mean((np.asarray(stats.scale_px) / person) ** 2)))
     return rms / reference.rms()
 
 

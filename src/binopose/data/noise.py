@@ -70,6 +70,12 @@ class ErrorModel2D:
         )
         return float(np.sqrt(s.mean() + self.offset_disparity_sigma**2 / 2))
 
+    def joint_rms(self) -> float:
+        """Root mean square size of the per-joint random part alone (shared and per-view, no per-frame
+        offset): the part a single-frame pose prior can remove."""
+        s = np.asarray(self.shared_sigma) ** 2 + np.asarray(self.indep_sigma) ** 2
+        return float(np.sqrt(s.mean()))
+
     def joint_profile(self) -> np.ndarray:
         """(J,) relative size of each joint's random 2D error (shared and per-view parts), root mean
         square 1 over the joints: which joints this detector gets wrong more often than others."""
