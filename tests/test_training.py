@@ -160,3 +160,27 @@ def test_train_needs_a_corpus(tmp_path):
     cfg = dataclasses.replace(_config(tmp_path, "empty"), corpora=[])
     with pytest.raises(BinoposeError, match="corpora"):
         train(cfg, progress=False)
+
+
+def test_real_pairs_mix_into_training(tmp_path):
+    """A development file's real (detection, ground truth) pairs of the listed subjects join each batch."""
+    import numpy as np
+    from test_eval_cli import make_benchmark
+
+    from binopose.data.real_pairs import RealPairsConfig, load_real_pairs
+
+    dev = tmp_path / "dev_stereo_test.npz"
+    np.savez(dev, **make_benchmark(noise_px=1.0, n_per=20))
+    family = build_error_models(NoiseConfig())[0][1]
+    assert load_real_pairs(RealPairsConfig(path=str(dev), subjects=["S1"]), family) is None  # fraction 0
+    pairs = load_real_pairs(RealPairsConfig(path=str(dev), subjects=["S1"], fraction=0.5), family)
+    assert len(pairs) == 60 and pairs.sigma > 0
+    assert float(pairs.profile.pow(2).mean()) == pytest.approx(1.0)
+    with pytest.raises(BinoposeError, match="usable frames"):
+        load_real_pairs(RealPairsConfig(path=str(dev), subjects=["S9"], fraction=0.5), family)
+    real = {"path": str(dev), "subjects": ["S1"], "fraction": 0.25}
+    train(_config(tmp_path, "mixed", steps=4, real_pairs=real), progress=False)
+    log = [json.loads(line) for line in (tmp_path / "mixed" / "log.jsonl").read_text().splitlines()]
+    assert any("real_3d_mm" in r for r in log)
+    with pytest.raises(BinoposeError, match="real_pairs.family"):
+        train(_config(tmp_path, "bad", real_pairs={**real, "family": "nope"}), progress=False)

@@ -65,7 +65,7 @@ class Refiner:
         p = Path(path) if path is not None else default_model_path()
         state, config, err = load_model(p)
         try:
-            # models from before the per-joint noise profile input have no such key
+            # model files from before these two options have no such keys
             legacy = {"noise_profile": False, "root_from_hips": False}
             mcfg = from_dict(DenoiserConfig, {**legacy, **config["model"]})
             blocks = len({k.split(".")[1] for k in state if k.startswith("blocks.")})

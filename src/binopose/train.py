@@ -21,9 +21,10 @@ from binopose.config import to_dict
 from binopose.data.corpora import PoseCorpus, concat, load_corpus, split_by_group
 from binopose.data.noise import ErrorModel2D
 from binopose.data.presets import NoiseConfig, build_error_models
+from binopose.data.real_pairs import RealPairsConfig, load_real_pairs
 from binopose.data.rigs import RigConfig
 from binopose.data.synth import AugmentConfig, make_batch
-from binopose.diffusion.loss import LossConfig, denoising_loss
+from binopose.diffusion.loss import LossConfig, denoising_loss, real_pairs_loss
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
 from binopose.io_utils import atomic_write, atomic_write_json, atomic_write_text
@@ -61,6 +62,7 @@ class TrainConfig:
     schedule: Schedule = field(default_factory=Schedule)
     model: DenoiserConfig = field(default_factory=DenoiserConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    real_pairs: RealPairsConfig = field(default_factory=RealPairsConfig)
     threads: int = 0  # torch threads (0: leave torch's default)
 
 
@@ -140,6 +142,17 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     atomic_write_json(out / "config.json", to_dict(cfg))
     train_poses, val_poses = load_poses(cfg)
     models, weights = build_error_models(cfg.noise)
+    family = {m.name: m for m in models}
+    if cfg.real_pairs.fraction > 0 and cfg.real_pairs.family not in family:
+        raise BinoposeError(
+            f"real_pairs.family must be one of {sorted(family)}, got {cfg.real_pairs.family!r}"
+        )
+    real = load_real_pairs(cfg.real_pairs, family.get(cfg.real_pairs.family, models[0]))
+    n_real = (
+        0
+        if real is None
+        else max(1, min(cfg.batch_size - 1, round(cfg.batch_size * cfg.real_pairs.fraction)))
+    )
     torch.manual_seed(cfg.seed)
     net = Denoiser(cfg.model)
     ema = Denoiser(cfg.model)
@@ -164,12 +177,19 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         torch.manual_seed(cfg.seed * 100003 + step)  # dropout etc.: a function of the step, for exact resumes
         for g in opt.param_groups:
             g["lr"] = _lr(cfg, step)
-        idx = torch.randint(0, len(pool), (cfg.batch_size,), generator=gen)
+        idx = torch.randint(0, len(pool), (cfg.batch_size - n_real,), generator=gen)
         batch = make_batch(pool[idx], cfg.rig, cfg.augment, gen)
         net.train()
         loss, stats = denoising_loss(
             net, batch, cfg.schedule, models, weights, cfg.loss, gen, cfg.noise.profile_jitter
         )
+        if real is not None:  # a share of each batch is a real detector's output
+            f = n_real / cfg.batch_size
+            loss_real, st = real_pairs_loss(
+                net, real, torch.randint(0, len(real), (n_real,), generator=gen), cfg.loss
+            )
+            loss = (1 - f) * loss + f * loss_real
+            stats["real_3d_mm"] = st["loss_3d_mm"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)

@@ -15,11 +15,13 @@ import torch
 from torch import Tensor, nn
 
 from binopose.data.noise import ErrorModel2D
+from binopose.data.real_pairs import RealPairs
 from binopose.data.synth import CleanBatch
 from binopose.diffusion.forward import dual_forward, evidence_features
 from binopose.diffusion.schedule import Schedule
-from binopose.geometry import project
+from binopose.geometry import project, triangulate
 from binopose.model.denoiser import depth_gain
+from binopose.skeleton import root_from_hips
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,34 @@ def denoising_loss(
         profile = None
     else:
         raise ValueError(f"loss.forward must be 'dual' or '3d', got {cfg.forward!r}")
+    return supervised_loss(net, u, Xn, batch, sigma, profile, cfg)
+
+
+def real_pairs_loss(
+    net: nn.Module, pairs: RealPairs, idx: Tensor, cfg: LossConfig
+) -> tuple[Tensor, dict[str, float]]:
+    """The loss on real detector output (:mod:`binopose.data.real_pairs`) at its matched level."""
+    u, batch = pairs.take(idx)
+    profile = pairs.profile.expand(len(idx), -1)
+    if getattr(getattr(net, "cfg", None), "root_from_hips", False):
+        u = root_from_hips(u)
+        profile = root_from_hips(profile[..., None])[..., 0]
+    sigma = torch.full((len(idx),), pairs.sigma, dtype=torch.float64)
+    return supervised_loss(net, u, triangulate(u, batch.P), batch, sigma, profile, cfg)
+
+
+def supervised_loss(
+    net: nn.Module,
+    u: Tensor,
+    Xn: Tensor,
+    batch: CleanBatch,
+    sigma: Tensor,
+    profile: Tensor | None,
+    cfg: LossConfig,
+) -> tuple[Tensor, dict[str, float]]:
+    """Denoise noisy 2D ``u`` (B, 2, J, 2) and its triangulation ``Xn`` at levels ``sigma`` (B,) and
+    compare with the clean ``batch``: synthetic noise (:func:`denoising_loss`) or a detector's real
+    output (:func:`real_pairs_loss`)."""
     valid = torch.isfinite(Xn).all(-1).all(-1) & (Xn[..., 2] > 100).all(-1)
     Xn = torch.where(valid[:, None, None], Xn, batch.X)
     evidence = evidence_features(u, Xn, batch.P, batch.scale_px, profile=profile)
