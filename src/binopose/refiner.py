@@ -20,6 +20,7 @@ from torch import Tensor
 
 from binopose.config import from_dict
 from binopose.data.noise import ErrorModel2D, pose_scale_px
+from binopose.diffusion.forward import hip_root_profile
 from binopose.diffusion.sampling import SampleResult, refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
@@ -170,7 +171,7 @@ class Refiner:
                 model.joint_profile() if self.noise_profile is None else self.noise_profile
             ).double()
             if self.net.cfg.root_from_hips:  # the pelvis is now as good as the hips
-                profile = root_from_hips(profile[..., None])[..., 0]
+                profile = hip_root_profile(profile)
             r = refine_2d(
                 self._denoise,
                 u[mask],

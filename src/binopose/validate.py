@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from binopose.data.noise import sample_errors
+from binopose.diffusion.forward import hip_root_profile
 from binopose.diffusion.sampling import refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.geometry import triangulate
@@ -26,7 +27,7 @@ def validation_mpjpe(net: Denoiser, val: dict, schedule: Schedule) -> dict[str, 
         profile = torch.from_numpy(m.joint_profile())
         if net.cfg.root_from_hips:  # as the refiner does
             u = root_from_hips(u)
-            profile = root_from_hips(profile[..., None])[..., 0]
+            profile = hip_root_profile(profile)
         ok = torch.isfinite(tri).all(-1).all(-1)
 
         def denoise(X, s, B, ev):

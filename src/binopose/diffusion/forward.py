@@ -41,6 +41,12 @@ def evidence_features(
     return torch.cat(feats, -1).to(X.dtype)
 
 
+def hip_root_profile(profile: Tensor) -> Tensor:
+    """A per-joint noise profile (..., J) for input whose pelvis was taken from the hips
+    (:func:`~binopose.skeleton.root_from_hips`): the pelvis is then as good as the hips."""
+    return root_from_hips(profile[..., None])[..., 0]
+
+
 def dual_forward(
     u0: Tensor,
     P: Tensor,
@@ -82,5 +88,5 @@ def dual_forward(
         profile[pick] = p / p.pow(2).mean(-1, keepdim=True).sqrt()
     if hip_root:
         u = root_from_hips(u)
-        profile = root_from_hips(profile[..., None])[..., 0]
+        profile = hip_root_profile(profile)
     return u, triangulate(u, P), profile

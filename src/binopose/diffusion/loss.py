@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from binopose.data.noise import ErrorModel2D
 from binopose.data.real_pairs import RealPairs
 from binopose.data.synth import CleanBatch
-from binopose.diffusion.forward import dual_forward, evidence_features
+from binopose.diffusion.forward import dual_forward, evidence_features, hip_root_profile
 from binopose.diffusion.schedule import Schedule
 from binopose.geometry import project, triangulate
 from binopose.model.denoiser import depth_gain
@@ -74,7 +74,7 @@ def real_pairs_loss(
     profile = pairs.profile.expand(len(idx), -1)
     if getattr(getattr(net, "cfg", None), "root_from_hips", False):
         u = root_from_hips(u)
-        profile = root_from_hips(profile[..., None])[..., 0]
+        profile = hip_root_profile(profile)
     sigma = torch.full((len(idx),), pairs.sigma, dtype=torch.float64)
     return supervised_loss(net, u, triangulate(u, batch.P), batch, sigma, profile, cfg)
 
