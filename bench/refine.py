@@ -1,6 +1,7 @@
 """Speed and memory of Dual-Diffusion refinement: triangulate, denoise, project (``Refiner.refine``).
 
-    python bench/refine.py [--model PATH] [--batches 1 256 4096 65536] [--million 1000000] [--json OUT]
+    python bench/refine.py [--model PATH] [--batches 1 256 4096 65536] [--million 1000000] [--device cuda]
+                           [--json OUT]
 
 Every configuration runs in a fresh subprocess, so that its peak resident memory (``ru_maxrss``,
 which includes the ~0.3 GB of the interpreter and torch) is its own. Inputs are synthetic poses in
@@ -8,7 +9,9 @@ front of random virtual rigs (per-frame projection matrices) with 2 px of per-vi
 peak-memory row streams ``--million`` poses seen by one rig (one (2, 3, 4) matrix) through the
 Refiner, float32 input. Without ``--model`` the network is randomly initialised from the ``model``
 section of ``configs/default.yaml`` (speed does not depend on the weights). Times are the best of
-several repeats after a warm-up; latency is the median of single-pose calls.
+several repeats after a warm-up; latency is the median of single-pose calls. With ``--device cuda``
+the Refiner runs on the GPU with inputs and results on the CPU (the transfers are timed too), and the
+rows add the GPU's peak allocated memory.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ def machine() -> dict:
                 break
     except OSError:
         pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
+        "gpu": gpu,
         "cpu": cpu,
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
@@ -51,6 +56,12 @@ def machine() -> dict:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def peak_gpu_mb() -> float | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_initialized() else None
 
 
 def run_isolated(script: Path, case: dict, threads: int) -> dict:
@@ -87,7 +98,7 @@ def _fmt(v: object) -> str:
 # ---------------------------------------------------------------- one configuration (subprocess)
 
 
-def _refiner(model: str | None, steps: int, hypotheses: int):
+def _refiner(model: str | None, steps: int, hypotheses: int, device: str = "cpu"):
     import torch
 
     from binopose.config import from_dict
@@ -97,11 +108,13 @@ def _refiner(model: str | None, steps: int, hypotheses: int):
     from binopose.refiner import Refiner
 
     if model:
-        return Refiner.load(model, steps=steps, hypotheses=hypotheses)
+        return Refiner.load(model, steps=steps, hypotheses=hypotheses, device=device)
     torch.manual_seed(0)
     net = Denoiser(from_dict(DenoiserConfig, default_model_config())).eval()
     models, _ = build_error_models(NoiseConfig())
-    return Refiner(net, Schedule(), {m.name: m for m in models}, steps=steps, hypotheses=hypotheses)
+    return Refiner(
+        net, Schedule(), {m.name: m for m in models}, steps=steps, hypotheses=hypotheses, device=device
+    )
 
 
 def _inputs(n: int, seed: int = 0):
@@ -132,7 +145,7 @@ def _best(fn, reps: int, min_seconds: float) -> float:
 def run_case(case: dict) -> dict:
     import torch
 
-    ref = _refiner(case.get("model"), case["steps"], case["hypotheses"])
+    ref = _refiner(case.get("model"), case["steps"], case["hypotheses"], case.get("device", "cpu"))
     kind, batch = case["kind"], case["batch"]
     if kind == "latency":
         u, P = _inputs(256)
@@ -163,8 +176,21 @@ def run_case(case: dict) -> dict:
 # ---------------------------------------------------------------- driver
 
 
+COLS = [
+    "what",
+    "device",
+    "batch",
+    "steps",
+    "hypotheses",
+    "poses_per_s",
+    "median_ms",
+    "peak_rss_mb",
+    "peak_gpu_mb",
+]
+
+
 def cases(args: argparse.Namespace) -> list[dict]:
-    base = {"model": args.model, "steps": 1, "hypotheses": 1}
+    base = {"model": args.model, "steps": 1, "hypotheses": 1, "device": args.device}
     out = [{**base, "kind": "batch", "batch": b} for b in args.batches]
     out.append({**base, "kind": "latency", "batch": 1})
     for k in (2, 3):
@@ -185,7 +211,14 @@ def bench_start(args: argparse.Namespace, run_case) -> tuple[str, dict] | None:
     if args.case:
         result = run_case(json.loads(args.case))
         print(
-            json.dumps({**result, "peak_rss_mb": peak_rss_mb(), "torch_threads": machine()["torch_threads"]})
+            json.dumps(
+                {
+                    **result,
+                    "peak_rss_mb": peak_rss_mb(),
+                    "peak_gpu_mb": peak_gpu_mb(),
+                    "torch_threads": machine()["torch_threads"],
+                }
+            )
         )
         return None
     command = shlex.join([Path(sys.executable).name, *sys.argv])
@@ -194,14 +227,20 @@ def bench_start(args: argparse.Namespace, run_case) -> tuple[str, dict] | None:
     return command, info
 
 
+def add_common(p: argparse.ArgumentParser) -> None:
+    """The options every bench script shares."""
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--case", default=None, help=argparse.SUPPRESS)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="model folder or .safetensors (default: random init)")
     p.add_argument("--batches", type=int, nargs="+", default=[1, 256, 4096, 65536])
     p.add_argument("--million", type=int, default=1_000_000, help="poses for the peak-memory row (0: skip)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--json", default=None, help="also write the results here")
-    p.add_argument("--case", default=None, help=argparse.SUPPRESS)
+    add_common(p)
     args = p.parse_args(argv)
     head = bench_start(args, run_case)
     if head is None:
@@ -216,9 +255,9 @@ def main(argv: list[str] | None = None) -> int:
             "stream": "stream (1 rig, float32)",
         }[c["kind"]]
         rows.append(r)
-        print_table([r], ["what", "batch", "steps", "hypotheses", "poses_per_s", "median_ms", "peak_rss_mb"])
+        print_table([r], COLS)
     print()
-    print_table(rows, ["what", "batch", "steps", "hypotheses", "poses_per_s", "median_ms", "peak_rss_mb"])
+    print_table(rows, COLS)
     if args.json:
         Path(args.json).write_text(json.dumps({"command": command, "machine": info, "rows": rows}, indent=1))
     return 0

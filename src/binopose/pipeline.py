@@ -41,6 +41,7 @@ class LiftConfig:
     min_cutoff_hz: float = 1.0  # One-Euro: cutoff at rest
     beta: float = 0.005  # One-Euro: cutoff increase per mm/s of joint speed
     lr_fix: bool = True  # swap the right view's left/right labels where that makes the views agree
+    device: str = "cpu"  # where the refiner runs: cpu, cuda, cuda:N or auto
 
 
 # --- 2D detection ------------------------------------------------------------------------------------
@@ -178,8 +179,8 @@ def reprojection_uncertainty(X: torch.Tensor, uv: torch.Tensor, P: torch.Tensor,
     return e * X[..., 2].abs() / fx
 
 
-def load_refiner(model: str | None):
-    """The Dual-Diffusion refiner (``model`` None = the default shipped with binopose)."""
+def load_refiner(model: str | None, device: str = "cpu"):
+    """The Dual-Diffusion refiner (``model`` None = the default shipped with binopose) on ``device``."""
     try:
         from binopose.refiner import Refiner
     except ImportError as e:
@@ -187,7 +188,7 @@ def load_refiner(model: str | None):
             f"refinement needs binopose.refiner, which cannot be imported ({e}); use --no-refine"
         ) from None
     try:
-        return Refiner.load(model)
+        return Refiner.load(model, device=device)
     except BinoposeError as e:
         raise BinoposeError(
             f"cannot load the refiner model: {e} (give --model PATH, or --no-refine)"
@@ -260,7 +261,9 @@ def lift(
         t1 = time.perf_counter()
         ok = torch.isfinite(X).all(-1).all(-1)  # the refiner gets complete poses only
         if ok.any():
-            res = (refiner or load_refiner(cfg.model)).refine(uv[ok].float(), rig, conf[ok].float())
+            res = (refiner or load_refiner(cfg.model, cfg.device)).refine(
+                uv[ok].float(), rig, conf[ok].float()
+            )
             X[ok] = res.poses.detach().double()
             unc[ok] = res.uncertainty.detach().double()
         info.update(
@@ -308,7 +311,9 @@ def run_pipeline(
     check_sizes(src_l, src_r, rig)
     rate = src_l.info.fps
     factory = detector_factory or make_detector
-    refiner = load_refiner(cfg.model) if cfg.refine else None  # fail before the long detection step
+    refiner = (
+        load_refiner(cfg.model, cfg.device) if cfg.refine else None
+    )  # fail before the long detection step
     detectors = (factory(), factory())
     try:
         kp, det = detect_pair(

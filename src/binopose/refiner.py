@@ -20,6 +20,7 @@ from torch import Tensor
 
 from binopose.config import from_dict
 from binopose.data.noise import ErrorModel2D, pose_scale_px
+from binopose.device import resolve_device
 from binopose.diffusion.forward import hip_root_profile
 from binopose.diffusion.sampling import SampleResult, refine_2d
 from binopose.diffusion.schedule import Schedule
@@ -55,8 +56,20 @@ class Refiner:
     start_sigma: float = 1.0
     noise_kind: str = "auto"  # which error model family the input follows: auto, stereo, per-view
     noise_profile: np.ndarray | None = None  # (17,) relative 2D error size per joint (None: the family's)
-    chunk: int = 32768
-    net_chunk: int = 512  # poses per network call: small activations stay in the CPU caches
+    chunk: int | None = None  # poses per chunk (None: 32768 on the CPU, 131072 on a GPU)
+    net_chunk: int | None = (
+        None  # poses per network call (None: 512 on the CPU, for its caches; all on a GPU)
+    )
+    device: str | torch.device = "cpu"  # cpu, cuda, cuda:N or auto; inputs and results stay on the CPU
+
+    def __post_init__(self) -> None:
+        self.device = resolve_device(str(self.device))
+        gpu = self.device.type == "cuda"
+        if self.chunk is None:
+            self.chunk = 131072 if gpu else 32768
+        if self.net_chunk is None:
+            self.net_chunk = self.chunk if gpu else 512
+        self.net.to(self.device)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, **options: object) -> Refiner:
@@ -102,7 +115,7 @@ class Refiner:
         ``noise_kind`` says when it is not "auto"."""
         scale = pose_scale_px(u) if scale is None else scale
         if self.noise_kind != "auto":
-            return torch.full(u.shape[:1], self.noise_kind == "stereo")
+            return torch.full(u.shape[:1], self.noise_kind == "stereo", device=u.device)
         X = triangulate(u, P)
         res = ((project(X, P) - u).norm(dim=-1) / scale[..., None]).nanmedian(-1).values.amax(-1)
         return torch.nan_to_num(res, nan=1.0) < _STEREO_RESIDUAL
@@ -148,7 +161,8 @@ class Refiner:
         )
         for i in range(0, N, self.chunk):  # results go straight into the outputs: no concatenation
             sl = slice(i, i + self.chunk)
-            r = self._refine_chunk(u[sl].double(), P[sl].double(), None if c is None else c[sl].double())
+            dev = dict(device=self.device, dtype=torch.float64)
+            r = self._refine_chunk(u[sl].to(**dev), P[sl].to(**dev), None if c is None else c[sl].to(**dev))
             out.poses[sl], out.uncertainty[sl], out.triangulated[sl] = r.poses, r.uncertainty, r.triangulated
         return out
 
@@ -169,7 +183,7 @@ class Refiner:
             model = self.error_models.get(kind) or next(iter(self.error_models.values()))
             profile = torch.as_tensor(
                 model.joint_profile() if self.noise_profile is None else self.noise_profile
-            ).double()
+            ).to(u)
             if self.net.cfg.root_from_hips:  # the pelvis is now as good as the hips
                 profile = hip_root_profile(profile)
             r = refine_2d(
@@ -187,7 +201,7 @@ class Refiner:
             )
             if out is None:
                 out = [
-                    torch.full((u.shape[0], *t.shape[1:]), float("nan"), dtype=t.dtype)
+                    torch.full((u.shape[0], *t.shape[1:]), float("nan"), dtype=t.dtype, device=t.device)
                     for t in (r.poses, r.uncertainty, r.triangulated)
                 ]
             for o, t in zip(out, (r.poses, r.uncertainty, r.triangulated)):

@@ -24,6 +24,7 @@ from binopose.data.presets import NoiseConfig, build_error_models
 from binopose.data.real_pairs import RealPairsConfig, load_real_pairs
 from binopose.data.rigs import RigConfig
 from binopose.data.synth import AugmentConfig, make_batch
+from binopose.device import resolve_device
 from binopose.diffusion.loss import LossConfig, denoising_loss, real_pairs_loss
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
@@ -64,6 +65,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     real_pairs: RealPairsConfig = field(default_factory=RealPairsConfig)
     threads: int = 0  # torch threads (0: leave torch's default)
+    device: str = "cpu"  # where batches are drawn and the network runs: cpu, cuda, cuda:N or auto
 
 
 def load_poses(cfg: TrainConfig) -> tuple[PoseCorpus, PoseCorpus]:
@@ -91,7 +93,7 @@ def _state(net: Denoiser, ema: Denoiser, opt: torch.optim.Optimizer, gen: torch.
     for i, s in opt.state_dict()["state"].items():
         t.update({f"optim.{i}.{k}": torch.as_tensor(v) for k, v in s.items()})
     t["rng"] = gen.get_state()
-    return t
+    return _cpu(t)
 
 
 def _restore(
@@ -153,13 +155,16 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         if real is None
         else max(1, min(cfg.batch_size - 1, round(cfg.batch_size * cfg.real_pairs.fraction)))
     )
+    dev = resolve_device(cfg.device)
+    if real is not None:
+        real = real.to(dev)
     torch.manual_seed(cfg.seed)
-    net = Denoiser(cfg.model)
-    ema = Denoiser(cfg.model)
+    net = Denoiser(cfg.model).to(dev)
+    ema = Denoiser(cfg.model).to(dev)
     ema.load_state_dict(net.state_dict())
     ema.requires_grad_(False)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator(device=dev).manual_seed(cfg.seed)
     step = 0
     log: list[dict] = []
     ckpt = out / "checkpoint.safetensors"
@@ -167,8 +172,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         tensors, info = load_checkpoint(ckpt)
         _restore(tensors, net, ema, opt, gen)
         step, log = info["step"], info.get("log", [])
-    pool = torch.from_numpy(train_poses.poses)
-    val = validation_set(val_poses, cfg, models, weights)
+    pool = torch.from_numpy(train_poses.poses).to(dev)
+    val = validation_set(val_poses, cfg, models, weights, dev)
     bar = tqdm(
         total=cfg.steps, initial=step, disable=not progress, desc="train", unit="step", dynamic_ncols=True
     )
@@ -177,7 +182,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         torch.manual_seed(cfg.seed * 100003 + step)  # dropout etc.: a function of the step, for exact resumes
         for g in opt.param_groups:
             g["lr"] = _lr(cfg, step)
-        idx = torch.randint(0, len(pool), (cfg.batch_size - n_real,), generator=gen)
+        idx = torch.randint(0, len(pool), (cfg.batch_size - n_real,), generator=gen, device=dev)
         batch = make_batch(pool[idx], cfg.rig, cfg.augment, gen)
         net.train()
         loss, stats = denoising_loss(
@@ -186,7 +191,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         if real is not None:  # a share of each batch is a real detector's output
             f = n_real / cfg.batch_size
             loss_real, st = real_pairs_loss(
-                net, real, torch.randint(0, len(real), (n_real,), generator=gen), cfg.loss
+                net, real, torch.randint(0, len(real), (n_real,), generator=gen, device=dev), cfg.loss
             )
             loss = (1 - f) * loss + f * loss_real
             stats["real_3d_mm"] = st["loss_3d_mm"]
@@ -211,7 +216,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             if cfg.snapshots:
                 save_model(
                     out / "snapshots" / f"step_{step}",
-                    ema.state_dict(),
+                    _cpu(ema.state_dict()),
                     _model_config(cfg),
                     _error_config(models, weights),
                 )
@@ -220,8 +225,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             atomic_write_text(out / "log.jsonl", "".join(_json(r) + "\n" for r in log))
     bar.close()
     return save_model(
-        out / "model", ema.state_dict(), _model_config(cfg), _error_config(models, weights)
+        out / "model", _cpu(ema.state_dict()), _model_config(cfg), _error_config(models, weights)
     ).parent
+
+
+def _cpu(state: dict) -> dict:
+    return {k: v.detach().cpu() for k, v in state.items()}
 
 
 def _model_config(cfg: TrainConfig) -> dict:
@@ -243,11 +252,17 @@ def _json(r: dict) -> str:
 
 
 def validation_set(
-    val_poses: PoseCorpus, cfg: TrainConfig, models: list[ErrorModel2D], weights: list[float]
+    val_poses: PoseCorpus,
+    cfg: TrainConfig,
+    models: list[ErrorModel2D],
+    weights: list[float],
+    device: torch.device | str = "cpu",
 ) -> dict:
-    """Fixed validation batches (seeded): held-out poses, virtual rigs, each error model at sigma = 1."""
+    """Fixed validation batches (seeded): held-out poses, virtual rigs, each error model at sigma = 1.
+    Drawn on the CPU whatever the device, so that every device validates on the same poses."""
     gen = torch.Generator().manual_seed(12345)
     n = min(cfg.val_size, len(val_poses))
     idx = torch.from_numpy(np.random.default_rng(0).choice(len(val_poses), n, replace=False))
-    batch = make_batch(torch.from_numpy(val_poses.poses)[idx], cfg.rig, AugmentConfig(mirror_prob=0.0), gen)
+    b = make_batch(torch.from_numpy(val_poses.poses)[idx], cfg.rig, AugmentConfig(mirror_prob=0.0), gen)
+    batch = type(b)(*(t.to(device) for t in (b.X, b.P, b.u, b.scale_px, b.baseline)))
     return {"batch": batch, "models": models, "gen_seed": 777}

@@ -21,7 +21,7 @@ def validation_mpjpe(net: Denoiser, val: dict, schedule: Schedule) -> dict[str, 
     out = {}
     for m in val["models"]:
         gen = torch.Generator().manual_seed(val["gen_seed"])
-        e = sample_errors(m, b.scale_px, torch.ones(b.X.shape[0]), gen, with_bias=False)
+        e = sample_errors(m, b.scale_px.cpu(), torch.ones(b.X.shape[0]), gen, with_bias=False).to(b.u.device)
         u = b.u + e.double()
         tri = triangulate(u, b.P)
         profile = torch.from_numpy(m.joint_profile())

@@ -50,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--model", metavar="PATH", help="model folder or model.safetensors (default: the shipped model)"
     )
     g.add_argument("--steps", type=int, default=1, metavar="K", help="sampling steps (default: 1)")
+    g.add_argument(
+        "--device", default="cpu", help="where the refiner runs: cpu, cuda, cuda:N or auto (default cpu)"
+    )
     g.add_argument("--hypotheses", type=int, default=1, metavar="H", help="hypotheses per pose (default: 1)")
     g.add_argument(
         "--aggregate", default="mean", choices=("mean", "reprojection"), help="how to merge hypotheses"
@@ -98,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             aggregate=args.aggregate,
             start_sigma=args.start_sigma,
             noise_kind=args.noise_kind,
+            device=args.device,
         )
         method = dualdiff_method(refiner, args.bias, match_noise=not args.no_match_noise)
     else:

@@ -36,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fps", type=float, help="frame rate of the keypoints (for smoothing and the TRC file)")
     p.add_argument(
+        "--device", default="cpu", help="where the refiner runs: cpu, cuda, cuda:N or auto (default cpu)"
+    )
+    p.add_argument(
         "--no-lr-fix", action="store_true", help="do not repair left/right label swaps between the views"
     )
 
@@ -46,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     kp = load_keypoints_2d(args.keypoints)
     rig = load_rig(args.rig, *(args.cameras or (None, None)))
     cfg = LiftConfig(
-        refine=args.method == "dualdiff", model=args.model, smooth=args.smooth, lr_fix=not args.no_lr_fix
+        refine=args.method == "dualdiff",
+        model=args.model,
+        smooth=args.smooth,
+        lr_fix=not args.no_lr_fix,
+        device=args.device,
     )
     poses, info = lift(kp, rig, cfg, args.fps, ideal=args.ideal)
     save_poses(args.out, poses)

@@ -132,16 +132,16 @@ def normalized_profile(size: np.ndarray) -> np.ndarray:
 def profile_jitter(B: int, spread: float, gen: torch.Generator) -> Tensor:
     """(B, J) random per-joint factors exp(spread * z), root mean square 1 per sample: detectors
     differ in which joints they get wrong, so training varies the per-joint profile of its models."""
-    f = torch.exp(spread * torch.randn(B, NUM_JOINTS, generator=gen))
+    f = torch.exp(spread * torch.randn(B, NUM_JOINTS, generator=gen, device=gen.device))
     return f / f.pow(2).mean(-1, keepdim=True).sqrt()
 
 
 def _heavy(gen: torch.Generator, shape: tuple, prob: float, factor: float) -> Tensor:
     """Contaminated Gaussian: N(0, 1), and N(0, factor^2) with probability ``prob`` (heavy tails)."""
-    z = torch.randn(shape, generator=gen)
+    z = torch.randn(shape, generator=gen, device=gen.device)
     if prob <= 0:
         return z
-    wide = torch.rand(shape, generator=gen) < prob
+    wide = torch.rand(shape, generator=gen, device=gen.device) < prob
     return torch.where(wide, z * factor, z)
 
 
@@ -158,26 +158,27 @@ def sample_errors(
     Args:
         model: the error model. scale_px: (B, 2) person size per view (:func:`pose_scale_px`).
         sigma: (B,) multiplier of the random part (the diffusion noise level; 1 = the model as fitted).
-        gen: random generator (CPU). with_bias: add the model's bias.
+        gen: random generator (its device is where the errors are drawn). with_bias: add the model's bias.
         joint_factor: optional (B, J) multiplier of each joint's shared and per-view parts.
     Returns:
         (B, 2, J, 2) errors in pixels.
     """
     B = scale_px.shape[0]
-    a = model.arrays()
+    dev = gen.device
+    a = {k: v.to(dev) for k, v in model.arrays().items()}
     heavy = (model.outlier_prob, model.outlier_factor)
     shared = _heavy(gen, (B, 1, NUM_JOINTS, 2), *heavy) * a["shared_sigma"]
     indep = _heavy(gen, (B, 2, NUM_JOINTS, 2), *heavy) * a["indep_sigma"]
     if joint_factor is not None:
-        f = joint_factor.float().view(B, 1, NUM_JOINTS, 1)
+        f = joint_factor.float().to(dev).view(B, 1, NUM_JOINTS, 1)
         shared, indep = shared * f, indep * f
-    offset = torch.randn(B, 1, 1, 2, generator=gen) * a["offset_sigma"]
-    disp = torch.zeros(B, 2, 1, 2)
-    disp[..., 0] = torch.randn(B, 2, 1, generator=gen) * model.offset_disparity_sigma
-    e = (shared + indep + offset + disp) * sigma.float().view(B, 1, 1, 1)
+    offset = torch.randn(B, 1, 1, 2, generator=gen, device=dev) * a["offset_sigma"]
+    disp = torch.zeros(B, 2, 1, 2, device=dev)
+    disp[..., 0] = torch.randn(B, 2, 1, generator=gen, device=dev) * model.offset_disparity_sigma
+    e = (shared + indep + offset + disp) * sigma.float().to(dev).view(B, 1, 1, 1)
     if with_bias:
         e = e + a["bias"]
-    return e * scale_px.float().view(B, 2, 1, 1)
+    return e * scale_px.float().to(dev).view(B, 2, 1, 1)
 
 
 def apply_swaps(kp2d: Tensor, prob: float, gen: torch.Generator) -> Tensor:
@@ -185,7 +186,7 @@ def apply_swaps(kp2d: Tensor, prob: float, gen: torch.Generator) -> Tensor:
     if prob <= 0:
         return kp2d
     B = kp2d.shape[0]
-    swap = torch.rand(B, 2, generator=gen) < prob
+    swap = torch.rand(B, 2, generator=gen, device=kp2d.device) < prob
     flipped = kp2d[..., torch.as_tensor(flip_permutation()), :]
     return torch.where(swap[..., None, None], flipped, kp2d)
 

@@ -47,7 +47,7 @@ class Scene:
 
 
 def _uniform(gen: torch.Generator, n: int, lo: float, hi: float, log: bool = False) -> Tensor:
-    u = torch.rand(n, generator=gen, dtype=torch.float64)
+    u = torch.rand(n, generator=gen, dtype=torch.float64, device=gen.device)
     if log:
         return torch.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
     return lo + u * (hi - lo)
@@ -70,7 +70,7 @@ def _look_rotation(forward: Tensor, roll: Tensor) -> Tensor:
 
 def _intrinsics(gen: torch.Generator, f: Tensor, cfg: RigConfig) -> Tensor:
     n = f.shape[0]
-    K = torch.zeros(n, 3, 3, dtype=torch.float64)
+    K = torch.zeros(n, 3, 3, dtype=torch.float64, device=f.device)
     K[:, 0, 0] = f * (1 + _uniform(gen, n, -cfg.max_aspect, cfg.max_aspect))
     K[:, 1, 1] = f
     K[:, 0, 1] = f * _uniform(gen, n, -cfg.max_skew, cfg.max_skew)
@@ -101,10 +101,10 @@ def sample_scene(poses_world: Tensor, cfg: RigConfig, gen: torch.Generator) -> S
     lateral = _uniform(gen, B, -cfg.lateral_fraction, cfg.lateral_fraction) * dist
     target = torch.stack([lateral, height, dist], -1)  # pelvis in the rig frame (y down: below = +)
     X = X + target[:, None]
-    centers = torch.zeros(B, 2, 3, dtype=torch.float64)
+    centers = torch.zeros(B, 2, 3, dtype=torch.float64, device=X.device)
     centers[:, 0, 0], centers[:, 1, 0] = -baseline / 2, baseline / 2
     aim = torch.stack([torch.zeros_like(dist), height, dist], -1)
-    converge = torch.rand(B, generator=gen) < cfg.converge_prob
+    converge = torch.rand(B, generator=gen, device=X.device) < cfg.converge_prob
     roll_max = math.radians(cfg.max_roll_deg)
     roll_l = _uniform(gen, B, -roll_max, roll_max)
     roll_r = torch.where(converge, _uniform(gen, B, -roll_max, roll_max), roll_l)  # parallel: rectified pair
@@ -126,6 +126,6 @@ def sample_scene(poses_world: Tensor, cfg: RigConfig, gen: torch.Generator) -> S
     rectified = ~converge
     K_r[rectified, 1] = K_l[rectified, 1]  # same rows: v_left = v_right
     K = torch.stack([K_l, K_r], 1)
-    eye = torch.eye(3, dtype=torch.float64).expand(B, 3, 3)
+    eye = torch.eye(3, dtype=torch.float64, device=X.device).expand(B, 3, 3)
     P = projection_matrix(K, torch.stack([eye, R_rl], 1), torch.stack([torch.zeros_like(t_rl), t_rl], 1))
     return Scene(X_left, P, K, baseline)

@@ -68,21 +68,26 @@ def augment(poses: Tensor, cfg: AugmentConfig, gen: torch.Generator) -> Tensor:
     """Mirror and rescale world poses (B, J, 3), z up; returns root-centred poses."""
     B = poses.shape[0]
     X = poses - poses[:, ROOT : ROOT + 1]
-    mirror = torch.rand(B, generator=gen) < cfg.mirror_prob
-    Xm = X[:, _FLIP] * torch.tensor([-1.0, 1.0, 1.0], dtype=X.dtype)
+    dev = X.device
+    mirror = torch.rand(B, generator=gen, device=dev) < cfg.mirror_prob
+    Xm = X[:, _FLIP] * torch.tensor([-1.0, 1.0, 1.0], dtype=X.dtype, device=dev)
     X = torch.where(mirror[:, None, None], Xm, X)
     bones = X[:, _CHILD] - X[:, _PARENT]  # (B, 16, 3)
-    g = cfg.global_scale[0] + torch.rand(B, 1, generator=gen) * (cfg.global_scale[1] - cfg.global_scale[0])
-    per = 1 + (torch.rand(B, NUM_JOINTS, generator=gen) * 2 - 1) * cfg.bone_scale
+    g = cfg.global_scale[0] + torch.rand(B, 1, generator=gen, device=dev) * (
+        cfg.global_scale[1] - cfg.global_scale[0]
+    )
+    per = 1 + (torch.rand(B, NUM_JOINTS, generator=gen, device=dev) * 2 - 1) * cfg.bone_scale
     lo, hi = np.log(cfg.definition_scale[0]), np.log(cfg.definition_scale[1])
-    wide = torch.exp(lo + torch.rand(B, NUM_JOINTS, generator=gen) * (hi - lo))
-    per = torch.where(_DEFINITION_JOINT, per * wide, per)
+    wide = torch.exp(lo + torch.rand(B, NUM_JOINTS, generator=gen, device=dev) * (hi - lo))
+    per = torch.where(_DEFINITION_JOINT.to(dev), per * wide, per)
     s = (g * per[:, _BONE_GROUP]).to(X.dtype)
     scaled = (bones * s[..., None]).permute(1, 0, 2).reshape(len(BONES), -1)  # one (J, 16) x (16, 3B) product
-    X = (_PATH.to(X.dtype) @ scaled).view(NUM_JOINTS, B, 3).permute(1, 0, 2)
+    X = (_PATH.to(X) @ scaled).view(NUM_JOINTS, B, 3).permute(1, 0, 2)
     if cfg.definition_offset_mm > 0:
-        off = torch.randn(B, NUM_JOINTS, 3, generator=gen, dtype=X.dtype) * cfg.definition_offset_mm
-        X = X + off * _OFFSET_JOINT[:, None].to(X.dtype)
+        off = (
+            torch.randn(B, NUM_JOINTS, 3, generator=gen, dtype=X.dtype, device=dev) * cfg.definition_offset_mm
+        )
+        X = X + off * _OFFSET_JOINT[:, None].to(X)
     return X
 
 

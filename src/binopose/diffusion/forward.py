@@ -72,9 +72,11 @@ def dual_forward(
         profile: (B, J) the relative per-joint noise size each sample was drawn with.
     """
     B = u0.shape[0]
-    choice = torch.multinomial(torch.tensor(weights, dtype=torch.float64), B, replacement=True, generator=gen)
-    factor = profile_jitter(B, jitter, gen) if jitter > 0 else torch.ones(B, u0.shape[2])
-    profile = torch.ones(B, u0.shape[2])
+    dev = gen.device
+    probs = torch.tensor(weights, dtype=torch.float64, device=dev)
+    choice = torch.multinomial(probs, B, replacement=True, generator=gen)
+    factor = profile_jitter(B, jitter, gen) if jitter > 0 else torch.ones(B, u0.shape[2], device=dev)
+    profile = torch.ones(B, u0.shape[2], device=dev)
     u = u0.clone()
     for i, m in enumerate(models):
         pick = choice == i
@@ -84,7 +86,7 @@ def dual_forward(
         e = sample_errors(m, scale_px[pick], sigma[pick], gen, with_bias=False, joint_factor=f)
         swap_prob = m.swap_prob * float(sigma[pick].mean().clamp(max=1.0))
         u[pick] = apply_swaps(u0[pick], swap_prob, gen) + e.to(u0.dtype)
-        p = torch.from_numpy(m.joint_profile()).float() * f
+        p = torch.from_numpy(m.joint_profile()).float().to(dev) * f
         profile[pick] = p / p.pow(2).mean(-1, keepdim=True).sqrt()
     if hip_root:
         u = root_from_hips(u)

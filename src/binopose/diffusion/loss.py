@@ -56,7 +56,7 @@ def denoising_loss(
         size_mm = float(np.mean([m.rms() for m in models])) * 1700.0
         Xn = (
             batch.X
-            + torch.randn(batch.X.shape, generator=gen, dtype=batch.X.dtype)
+            + torch.randn(batch.X.shape, generator=gen, dtype=batch.X.dtype, device=gen.device)
             * (sigma * size_mm)[:, None, None]
         )
         u = project(Xn, batch.P)
@@ -75,7 +75,7 @@ def real_pairs_loss(
     if getattr(getattr(net, "cfg", None), "root_from_hips", False):
         u = root_from_hips(u)
         profile = hip_root_profile(profile)
-    sigma = torch.full((len(idx),), pairs.sigma, dtype=torch.float64)
+    sigma = torch.full((len(idx),), pairs.sigma, dtype=torch.float64, device=u.device)
     return supervised_loss(net, u, triangulate(u, batch.P), batch, sigma, profile, cfg)
 
 

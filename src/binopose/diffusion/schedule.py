@@ -38,11 +38,11 @@ class Schedule:
     def sample_steps(self, n: int, gen: torch.Generator) -> Tensor:
         """(n,) training steps in [1, steps], antithetic: the second half mirrors the first."""
         half = (n + 1) // 2
-        t = torch.randint(1, self.steps + 1, (half,), generator=gen)
+        t = torch.randint(1, self.steps + 1, (half,), generator=gen, device=gen.device)
         return torch.cat([t, self.steps + 1 - t])[:n]
 
     def sigma_of(self, t: Tensor) -> Tensor:
-        return torch.as_tensor(_grid(self.steps, self.sigma_max), dtype=torch.float64)[t]
+        return torch.as_tensor(_grid(self.steps, self.sigma_max), dtype=torch.float64, device=t.device)[t]
 
     def sampling_sigmas(self, start_sigma: float, n_steps: int) -> list[float]:
         """Noise levels visited by the sampler: ``n_steps`` steps from the grid level nearest to

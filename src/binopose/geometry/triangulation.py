@@ -26,8 +26,9 @@ _SINGULAR_RATIO = 1e-12
 # every entry is ``w^2 ((u^2 + v^2) q33 - u q13 - v q23 + q0)`` with the ``q`` built from P alone, so one
 # small matmul ``E = Q @ c`` with ``c = w^2 (u^2 + v^2, u, v, 1)`` sums all views at once, without
 # building the (V, J, 2, 4) rows. Entry order of E: M00 M01 M02 M11 M12 M22 b0 b1 b2.
-#: Poses per block: the float64 intermediates of one block stay in the CPU cache.
+#: Poses per block: the float64 intermediates of one block stay in the CPU cache (a GPU takes more).
 _CHUNK = 4096
+_CHUNK_GPU = 1 << 20
 #: Up to this many entries of ``c`` (a few poses), E is summed elementwise instead of by matmul.
 _SMALL = 4096
 
@@ -125,9 +126,10 @@ def triangulate(uv: Tensor, P: Tensor, conf: Tensor | None = None) -> Tensor:
             f"conf {None if conf is None else tuple(conf.shape)} (expected conf (..., V, J))"
         ) from None
     n = batch.numel()
+    block = _CHUNK if uv.device.type == "cpu" else _CHUNK_GPU
     needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (uv, P, conf))
     with torch.inference_mode(not needs_grad):  # no autograd bookkeeping unless a gradient is wanted
-        if n <= _CHUNK:  # one block, shapes broadcast as they are
+        if n <= block:  # one block, shapes broadcast as they are
             X = _triangulate_block(uv, P, conf, out_dtype)
         else:  # blocks of poses (not a loop over poses): each block is one batched solve
             uv = uv.expand(*batch, V, J, 2).reshape(n, V, J, 2)
@@ -136,14 +138,14 @@ def triangulate(uv: Tensor, P: Tensor, conf: Tensor | None = None) -> Tensor:
             P = P.reshape(V, 3, 4) if shared else P.expand(*batch, V, 3, 4).reshape(n, V, 3, 4)
             blocks = [
                 _triangulate_block(
-                    uv[s : s + _CHUNK],
-                    P if shared else P[s : s + _CHUNK],
-                    None if conf is None else conf[s : s + _CHUNK],
+                    uv[s : s + block],
+                    P if shared else P[s : s + block],
+                    None if conf is None else conf[s : s + block],
                     out_dtype,
                 )
-                for s in range(0, n, _CHUNK)
+                for s in range(0, n, block)
             ]
-    if n > _CHUNK:
+    if n > block:
         X = torch.cat(blocks).reshape(*batch, J, 3)  # outside inference mode: an ordinary tensor
     return X.clone() if X.is_inference() else X
 
