@@ -98,7 +98,7 @@ def _fmt(v: object) -> str:
 # ---------------------------------------------------------------- one configuration (subprocess)
 
 
-def _refiner(model: str | None, steps: int, hypotheses: int, device: str = "cpu"):
+def _refiner(model: str | None, steps: int, hypotheses: int, device: str = "cpu", precision: str = "float32"):
     import torch
 
     from binopose.config import from_dict
@@ -108,12 +108,18 @@ def _refiner(model: str | None, steps: int, hypotheses: int, device: str = "cpu"
     from binopose.refiner import Refiner
 
     if model:
-        return Refiner.load(model, steps=steps, hypotheses=hypotheses, device=device)
+        return Refiner.load(model, steps=steps, hypotheses=hypotheses, device=device, precision=precision)
     torch.manual_seed(0)
     net = Denoiser(from_dict(DenoiserConfig, default_model_config())).eval()
     models, _ = build_error_models(NoiseConfig())
     return Refiner(
-        net, Schedule(), {m.name: m for m in models}, steps=steps, hypotheses=hypotheses, device=device
+        net,
+        Schedule(),
+        {m.name: m for m in models},
+        steps=steps,
+        hypotheses=hypotheses,
+        device=device,
+        precision=precision,
     )
 
 
@@ -145,7 +151,13 @@ def _best(fn, reps: int, min_seconds: float) -> float:
 def run_case(case: dict) -> dict:
     import torch
 
-    ref = _refiner(case.get("model"), case["steps"], case["hypotheses"], case.get("device", "cpu"))
+    ref = _refiner(
+        case.get("model"),
+        case["steps"],
+        case["hypotheses"],
+        case.get("device", "cpu"),
+        case.get("precision", "float32"),
+    )
     kind, batch = case["kind"], case["batch"]
     if kind == "latency":
         u, P = _inputs(256)
@@ -179,6 +191,7 @@ def run_case(case: dict) -> dict:
 COLS = [
     "what",
     "device",
+    "precision",
     "batch",
     "steps",
     "hypotheses",
@@ -190,7 +203,13 @@ COLS = [
 
 
 def cases(args: argparse.Namespace) -> list[dict]:
-    base = {"model": args.model, "steps": 1, "hypotheses": 1, "device": args.device}
+    base = {
+        "model": args.model,
+        "steps": 1,
+        "hypotheses": 1,
+        "device": args.device,
+        "precision": args.precision,
+    }
     out = [{**base, "kind": "batch", "batch": b} for b in args.batches]
     out.append({**base, "kind": "latency", "batch": 1})
     for k in (2, 3):
@@ -239,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="model folder or .safetensors (default: random init)")
     p.add_argument("--batches", type=int, nargs="+", default=[1, 256, 4096, 65536])
+    p.add_argument("--precision", default="float32", choices=("float32", "bfloat16"), help="the network's")
     p.add_argument("--million", type=int, default=1_000_000, help="poses for the peak-memory row (0: skip)")
     add_common(p)
     args = p.parse_args(argv)

@@ -61,9 +61,12 @@ class Refiner:
         None  # poses per network call (None: 512 on the CPU, for its caches; all on a GPU)
     )
     device: str | torch.device = "cpu"  # cpu, cuda, cuda:N or auto; inputs and results stay on the CPU
+    precision: str = "float32"  # the network's: float32, or bfloat16 (autocast; geometry stays float64)
 
     def __post_init__(self) -> None:
         self.device = resolve_device(str(self.device))
+        if self.precision not in ("float32", "bfloat16"):
+            raise BinoposeError(f"precision must be float32 or bfloat16, got {self.precision!r}")
         gpu = self.device.type == "cuda"
         if self.chunk is None:
             self.chunk = 131072 if gpu else 32768
@@ -103,12 +106,15 @@ class Refiner:
 
     def _denoise(self, X: Tensor, s: Tensor, B: Tensor, ev: Tensor) -> tuple[Tensor, Tensor]:
         n = max(1, self.net_chunk)
-        outs = [
-            self.net(X[i : i + n].float(), s[i : i + n].float(), B[i : i + n].float(), ev[i : i + n].float())
-            for i in range(0, X.shape[0], n)
-        ]
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.precision == "bfloat16"):
+            outs = [
+                self.net(
+                    X[i : i + n].float(), s[i : i + n].float(), B[i : i + n].float(), ev[i : i + n].float()
+                )
+                for i in range(0, X.shape[0], n)
+            ]
         x0, log_std = (torch.cat(t) if len(outs) > 1 else t[0] for t in zip(*outs))
-        return x0.to(X.dtype), log_std
+        return x0.to(X.dtype), log_std.float()
 
     def looks_stereo(self, u: Tensor, P: Tensor, scale: Tensor | None = None) -> Tensor:
         """(B,) True where the input looks stereo-aware (reprojects with ~zero residual), or as
@@ -161,8 +167,10 @@ class Refiner:
         )
         for i in range(0, N, self.chunk):  # results go straight into the outputs: no concatenation
             sl = slice(i, i + self.chunk)
-            dev = dict(device=self.device, dtype=torch.float64)
-            r = self._refine_chunk(u[sl].to(**dev), P[sl].to(**dev), None if c is None else c[sl].to(**dev))
+            # moved in their own dtype (float32 input: half the bytes), then made float64 there
+            r = self._refine_chunk(
+                *(None if t is None else t[sl].to(self.device).double() for t in (u, P, c))
+            )
             out.poses[sl], out.uncertainty[sl], out.triangulated[sl] = r.poses, r.uncertainty, r.triangulated
         return out
 
@@ -177,9 +185,12 @@ class Refiner:
         sigmas = self.schedule.sampling_sigmas(self.start_sigma, self.steps)
         stereo = self.looks_stereo(u, P, scale)
         out = None
+        n_stereo = int(stereo.sum())
         for kind, mask in (("stereo", stereo), ("per-view", ~stereo)):
-            if not mask.any():
+            n = n_stereo if kind == "stereo" else len(stereo) - n_stereo
+            if n == 0:
                 continue
+            pick = (lambda t: t) if n == len(stereo) else (lambda t, m=mask: t[m])  # noqa: E731  (all: no copy)
             model = self.error_models.get(kind) or next(iter(self.error_models.values()))
             profile = torch.as_tensor(
                 model.joint_profile() if self.noise_profile is None else self.noise_profile
@@ -188,17 +199,20 @@ class Refiner:
                 profile = hip_root_profile(profile)
             r = refine_2d(
                 self._denoise,
-                u[mask],
-                P[mask],
-                baseline[mask],
-                scale[mask],
+                pick(u),
+                pick(P),
+                pick(baseline),
+                pick(scale),
                 sigmas,
                 self.hypotheses,
                 self.aggregate,
                 model,
-                conf=None if conf is None else conf[mask],
+                conf=None if conf is None else pick(conf),
                 profile=profile,
             )
+            if n == len(stereo):
+                out = [r.poses, r.uncertainty, r.triangulated]
+                break
             if out is None:
                 out = [
                     torch.full((u.shape[0], *t.shape[1:]), float("nan"), dtype=t.dtype, device=t.device)
