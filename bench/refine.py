@@ -98,7 +98,7 @@ def _fmt(v: object) -> str:
 # ---------------------------------------------------------------- one configuration (subprocess)
 
 
-def _refiner(model: str | None, steps: int, hypotheses: int, device: str = "cpu", precision: str = "float32"):
+def _refiner(model: str | None, **options: object):
     import torch
 
     from binopose.config import from_dict
@@ -108,19 +108,11 @@ def _refiner(model: str | None, steps: int, hypotheses: int, device: str = "cpu"
     from binopose.refiner import Refiner
 
     if model:
-        return Refiner.load(model, steps=steps, hypotheses=hypotheses, device=device, precision=precision)
+        return Refiner.load(model, **options)
     torch.manual_seed(0)
     net = Denoiser(from_dict(DenoiserConfig, default_model_config())).eval()
     models, _ = build_error_models(NoiseConfig())
-    return Refiner(
-        net,
-        Schedule(),
-        {m.name: m for m in models},
-        steps=steps,
-        hypotheses=hypotheses,
-        device=device,
-        precision=precision,
-    )
+    return Refiner(net, Schedule(), {m.name: m for m in models}, **options)
 
 
 def _inputs(n: int, seed: int = 0):
@@ -151,13 +143,8 @@ def _best(fn, reps: int, min_seconds: float) -> float:
 def run_case(case: dict) -> dict:
     import torch
 
-    ref = _refiner(
-        case.get("model"),
-        case["steps"],
-        case["hypotheses"],
-        case.get("device", "cpu"),
-        case.get("precision", "float32"),
-    )
+    options = {k: case[k] for k in ("steps", "hypotheses", "device", "precision", "compile") if k in case}
+    ref = _refiner(case.get("model"), **options)
     kind, batch = case["kind"], case["batch"]
     if kind == "latency":
         u, P = _inputs(256)
@@ -192,6 +179,7 @@ COLS = [
     "what",
     "device",
     "precision",
+    "compile",
     "batch",
     "steps",
     "hypotheses",
@@ -209,8 +197,11 @@ def cases(args: argparse.Namespace) -> list[dict]:
         "hypotheses": 1,
         "device": args.device,
         "precision": args.precision,
+        "compile": args.compile,
     }
     out = [{**base, "kind": "batch", "batch": b} for b in args.batches]
+    if args.no_extras:
+        return out + ([{**base, "kind": "stream", "batch": args.million}] if args.million > 0 else [])
     out.append({**base, "kind": "latency", "batch": 1})
     for k in (2, 3):
         out.append({**base, "kind": "batch", "batch": 4096, "steps": k})
@@ -259,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="model folder or .safetensors (default: random init)")
     p.add_argument("--batches", type=int, nargs="+", default=[1, 256, 4096, 65536])
     p.add_argument("--precision", default="float32", choices=("float32", "bfloat16"), help="the network's")
+    p.add_argument("--compile", action="store_true", help="torch.compile the network")
+    p.add_argument("--no-extras", action="store_true", help="only the batch rows (no latency, K, H rows)")
     p.add_argument("--million", type=int, default=1_000_000, help="poses for the peak-memory row (0: skip)")
     add_common(p)
     args = p.parse_args(argv)
