@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Train the ablation models of docs/RESULTS.md: the default recipe shortened to 1000 steps of 512 samples
-# (one CPU budget for all), with one idea switched off each time. Models land in runs/ablation_<name>/model.
+# (one CPU budget for all) and without the real detector pairs, with one idea switched off each time.
+# Models land in runs/ablation_<name>/model. Add device=cuda to SHORT to train them on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BP=".venv/bin/binopose"
-SHORT="steps=1000 batch_size=512 val_every=500 warmup=100 ckpt_every=100"
+SHORT="steps=1000 batch_size=512 val_every=500 warmup=100 ckpt_every=100 real_pairs.fraction=0.0"
 declare -A ABL=(
   [base]=""
   [no_zemb]="model.z_embedding=false"

@@ -210,6 +210,14 @@ def _set(index, value):
         (lambda p: _bad(p), ["--method", "magic"], "unknown method 'magic'"),
         (lambda p: _bad(p), ["--bias", "wrong"], "invalid choice"),
         (lambda p: _bad(p), ["--root", "nose"], "invalid choice"),
+        (lambda p: _bad(p), ["--method", "dualdiff", "--device", "tpu"], "device must be"),
+        pytest.param(
+            lambda p: _bad(p),
+            ["--method", "dualdiff", "--device", "cuda"],
+            "no CUDA GPU",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here"),
+        ),
+        (lambda p: _bad(p), ["--method", "dualdiff", "--level", "calibrated"], "needs a protocol"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make, argv_extra, message):
@@ -256,3 +264,25 @@ def test_root_from_hips_ignores_the_detected_pelvis(tmp_path, capsys):
             got[name, root] = json.loads(out_json.read_text())["mpjpe_mm"]
     assert got["moved", "detected"] > got["clean", "detected"] + 1.0
     assert got["moved", "hips"] == pytest.approx(got["clean", "hips"], abs=1e-6)
+
+
+def test_calibrated_level_is_chosen_on_the_other_subjects(tmp_path, capsys):
+    """Noise-free input: refinement can only move poses away from the truth, so the level fitted on the
+    other subject's frames is the lowest of the grid, and the result beats a high fixed level."""
+    from binopose.data.benchmark import load_benchmark, protocol_folds
+    from binopose.evaluate import LEVEL_GRID, _input_2d, calibrate_level
+    from binopose.refiner import Refiner
+
+    bench = load_benchmark(_write(tmp_path, make_benchmark(n_per=4)))
+    fold = protocol_folds(bench, "cross-subject")[0]
+    assert fold.stats.frames is not None and fold.stats.frames.kp3d_gt is not None
+    ref = Refiner.load()
+    level = calibrate_level(ref, fold.stats.frames, _input_2d(fold.stats.frames, fold.stats, "none"))
+    assert LEVEL_GRID[0] <= level <= LEVEL_GRID[1]
+    got = {}
+    for extra in (["--level", "calibrated"], ["--no-match-noise", "--start-sigma", "1.3"]):
+        out_json = tmp_path / "out.json"
+        argv = ["eval", str(bench.path), "--method", "dualdiff", "--protocol", "cross-subject"]
+        assert _run([*argv, "--bias", "none", *extra, "--json", str(out_json)], capsys)[0] == 0
+        got[extra[0]] = json.loads(out_json.read_text())["mpjpe_mm"]
+    assert got["--level"] < got["--no-match-noise"]

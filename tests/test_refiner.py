@@ -162,3 +162,29 @@ def test_noise_profile_is_an_input():
     c = ref.refine(u, P).poses
     ref.noise_profile = None
     assert torch.allclose(c, ref.refine(u, P).poses)
+
+
+def test_device_and_precision_options():
+    assert make_refiner(device="auto").device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    for bad, message in (
+        ({"device": "tpu"}, "device must be"),
+        ({"precision": "float8"}, "precision must be"),
+    ):
+        with pytest.raises(BinoposeError, match=message):
+            make_refiner(**bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(BinoposeError, match="no CUDA GPU"):
+            make_refiner(device="cuda")
+    _, P, u = noisy_input(8)
+    full = make_refiner().refine(u, P).poses
+    half = make_refiner(precision="bfloat16").refine(u, P).poses
+    assert torch.isfinite(half).all() and not torch.equal(full, half)  # the network really ran in bfloat16
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_gives_the_cpu_result():
+    _, P, u = noisy_input()
+    cpu = make_refiner().refine(u, P)
+    gpu = make_refiner(device="cuda").refine(u, P)
+    assert gpu.poses.device.type == "cpu"
+    assert torch.allclose(cpu.poses, gpu.poses, atol=1e-2)

@@ -80,9 +80,56 @@ def noise_profile(stats: Error2DStats) -> np.ndarray:
     return normalized_profile(np.sqrt((np.asarray(stats.scale_px, np.float64) ** 2).mean((0, 2))))
 
 
-def dualdiff_method(refiner: Refiner, bias: str = "mean", match_noise: bool = True) -> Method:
+#: start levels tried first by ``level="calibrated"`` (then refined between the best one's neighbours)
+LEVEL_GRID = (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.3)
+LEVEL_MODES = ("matched", "calibrated", "auto")
+
+
+def calibrate_level(refiner: Refiner, frames: StereoBenchmark, kp2d: np.ndarray) -> float:
+    """The start level with the lowest MPJPE on ``frames`` (other subjects' frames with ground truth,
+    input ``kp2d`` prepared as the test input is: a validation split, never the test frames): the best
+    of :data:`LEVEL_GRID`, then a golden-section search (log scale) between its two neighbours."""
+    P = frames.projection_matrices()
+    ok = np.isfinite(frames.kp3d_gt).all((1, 2))
+    kp, P, gt = kp2d[ok], P[torch.from_numpy(ok)], frames.kp3d_gt[ok]
+
+    def mpjpe(s: float) -> float:
+        refiner.start_sigma = s
+        pred = refiner.refine(kp, P).poses.numpy()
+        return float(np.nanmean(np.linalg.norm(pred - gt, axis=-1)))
+
+    errors = [mpjpe(s) for s in LEVEL_GRID]
+    i = int(np.argmin(errors))
+    lo, hi = np.log(LEVEL_GRID[max(i - 1, 0)]), np.log(LEVEL_GRID[min(i + 1, len(LEVEL_GRID) - 1)])
+    best = (errors[i], LEVEL_GRID[i])
+    g = (np.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = mpjpe(float(np.exp(a))), mpjpe(float(np.exp(b)))
+    for _ in range(5):
+        best = min(best, (fa, float(np.exp(a))), (fb, float(np.exp(b))))
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = mpjpe(float(np.exp(a)))
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = mpjpe(float(np.exp(b)))
+    return min(best, (fa, float(np.exp(a))), (fb, float(np.exp(b))))[1]
+
+
+def dualdiff_method(
+    refiner: Refiner, bias: str = "mean", match_noise: bool = True, level: str = "matched"
+) -> Method:
     """Dual-Diffusion refinement of the (bias-corrected) input; with ``match_noise`` the start level and
-    the per-joint noise profile are set from the protocol's 2D error statistics (when it allows any)."""
+    the per-joint noise profile are set from the protocol's 2D error statistics (when it allows any).
+
+    ``level``: ``matched`` sets the start level from the size of the allowed 2D errors
+    (:func:`noise_level`); ``calibrated`` picks it from :data:`LEVEL_GRID` by the MPJPE on the frames the
+    protocol allows fitting on (cross-subject: the other subjects; an error where there are none);
+    ``auto`` calibrates where the protocol allows it and matches elsewhere."""
+    if level not in LEVEL_MODES:
+        raise BinoposeError(f"unknown level mode {level!r} (expected one of: {', '.join(LEVEL_MODES)})")
     base_sigma, base_profile = refiner.start_sigma, refiner.noise_profile
 
     def method(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
@@ -95,6 +142,14 @@ def dualdiff_method(refiner: Refiner, bias: str = "mean", match_noise: bool = Tr
             stereo_share = float(refiner.looks_stereo(torch.from_numpy(kp), P).float().mean())
             kind = "stereo" if stereo_share > 0.5 else "per-view"
             refiner.start_sigma = noise_level(stats, kp, refiner.error_models[kind])
+        frames = None if stats is None else stats.frames
+        can_calibrate = frames is not None and frames.kp3d_gt is not None
+        if level == "calibrated" and not can_calibrate:
+            raise BinoposeError(
+                "--level calibrated needs a protocol with other frames to fit on (cross-subject)"
+            )
+        if match_noise and level != "matched" and can_calibrate:
+            refiner.start_sigma = calibrate_level(refiner, frames, _input_2d(frames, stats, bias))
         return refiner.refine(kp, P).poses.numpy()
 
     return method

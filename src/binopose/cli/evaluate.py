@@ -65,6 +65,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="noise level to start from when the protocol gives no 2D statistics (default: 1)",
     )
     g.add_argument(
+        "--level",
+        default="auto",
+        choices=("matched", "calibrated", "auto"),
+        help="start level: matched to the allowed 2D error size, or calibrated by MPJPE on the frames the "
+        "protocol allows fitting on (cross-subject); auto = calibrated where allowed, else matched (default)",
+    )
+    g.add_argument(
         "--no-match-noise",
         action="store_true",
         help="do not set the start level from the protocol's 2D error statistics",
@@ -103,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             noise_kind=args.noise_kind,
             device=args.device,
         )
-        method = dualdiff_method(refiner, args.bias, match_noise=not args.no_match_noise)
+        method = dualdiff_method(refiner, args.bias, match_noise=not args.no_match_noise, level=args.level)
     else:
         method = triangulation_method(args.bias, args.root)
     if args.body_offsets:
@@ -115,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "dualdiff":
         result["options"] = {
             k: getattr(args, k)
-            for k in ("model", "steps", "hypotheses", "aggregate", "start_sigma", "noise_kind")
+            for k in ("model", "steps", "hypotheses", "aggregate", "start_sigma", "noise_kind", "level")
         } | {"match_noise": not args.no_match_noise}
     result["bias"] = args.bias if args.protocol != "raw" else "none"
     if args.method == "triangulate":
