@@ -240,6 +240,12 @@ def test_cli_refine_triangulate(scene, capsys, tmp_path):
     )
     assert code == 0 and "8 poses" in out
     np.testing.assert_allclose(load_poses(d / "p.csv").poses, X, atol=0.05)
+    # a bad model is an error even when no frame has anything to refine
+    save_keypoints_2d(d / "empty.json", Keypoints2D(np.full_like(uv, np.nan), np.zeros(uv.shape[:-1])))
+    argv = ("refine", str(d / "empty.json"), "--rig", str(d / "rig.toml"), "--out", str(d / "q.csv"))
+    code, _, err = _cli(capsys, *argv, "--model", str(d / "no_model"))
+    assert code == 2 and err.count("\n") == 1 and "model" in err, err
+    assert not (d / "q.csv").exists()
 
 
 def test_pipeline_on_image_folders(scene):

@@ -184,3 +184,23 @@ def test_real_pairs_mix_into_training(tmp_path):
     assert any("real_3d_mm" in r for r in log)
     with pytest.raises(BinoposeError, match="real_pairs.family"):
         train(_config(tmp_path, "bad", real_pairs={**real, "family": "nope"}), progress=False)
+
+    # the level the network is told varies around the pairs' own with level_jitter, and only then
+    from binopose.diffusion.loss import LossConfig, real_pairs_loss
+
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def forward(self, X, sigma, baseline, evidence):
+            seen.append(sigma.clone())
+            return X.float(), torch.zeros(X.shape[:2])
+
+    idx = torch.arange(len(pairs))
+    gen = torch.Generator().manual_seed(0)
+    real_pairs_loss(Spy(), pairs, idx, LossConfig())
+    real_pairs_loss(Spy(), pairs, idx, LossConfig(), gen, 0.2)
+    assert torch.allclose(seen[0], torch.full_like(seen[0], pairs.sigma))
+    spread = torch.log(seen[1] / pairs.sigma).std()
+    assert 0.1 < float(spread) < 0.3
+    with pytest.raises(ValueError, match="generator"):
+        real_pairs_loss(Spy(), pairs, idx, LossConfig(), None, 0.2)

@@ -191,7 +191,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         if real is not None:  # a share of each batch is a real detector's output
             f = n_real / cfg.batch_size
             loss_real, st = real_pairs_loss(
-                net, real, torch.randint(0, len(real), (n_real,), generator=gen, device=dev), cfg.loss
+                net,
+                real,
+                torch.randint(0, len(real), (n_real,), generator=gen, device=dev),
+                cfg.loss,
+                gen,
+                cfg.real_pairs.level_jitter,
             )
             loss = (1 - f) * loss + f * loss_real
             stats["real_3d_mm"] = st["loss_3d_mm"]

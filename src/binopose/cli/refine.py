@@ -10,7 +10,7 @@ import argparse
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
 from binopose.io import POSE_FORMATS, load_keypoints_2d, save_poses
-from binopose.pipeline import SMOOTHERS, LiftConfig, lift
+from binopose.pipeline import SMOOTHERS, LiftConfig, lift, load_refiner
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,7 +55,10 @@ def run(args: argparse.Namespace) -> int:
         lr_fix=not args.no_lr_fix,
         device=args.device,
     )
-    poses, info = lift(kp, rig, cfg, args.fps, ideal=args.ideal)
+    refiner = (
+        load_refiner(cfg.model, cfg.device) if cfg.refine else None
+    )  # a bad model fails even with nothing to refine
+    poses, info = lift(kp, rig, cfg, args.fps, ideal=args.ideal, refiner=refiner)
     save_poses(args.out, poses)
     print(
         f"{len(poses)} poses ({args.method}; {info['lr_swapped_frames']} left/right swaps fixed) "

@@ -27,6 +27,7 @@ class RealPairsConfig:
     subjects: list[str] = field(default_factory=list)
     fraction: float = 0.0  # share of each training batch
     family: str = "per-view"  # the error model family whose level and profile they are matched to
+    level_jitter: float = 0.0  # spread (log scale) of a random factor on their level, per sample
 
 
 @dataclass(frozen=True)

@@ -67,15 +67,27 @@ def denoising_loss(
 
 
 def real_pairs_loss(
-    net: nn.Module, pairs: RealPairs, idx: Tensor, cfg: LossConfig
+    net: nn.Module,
+    pairs: RealPairs,
+    idx: Tensor,
+    cfg: LossConfig,
+    gen: torch.Generator | None = None,
+    level_jitter: float = 0.0,
 ) -> tuple[Tensor, dict[str, float]]:
-    """The loss on real detector output (:mod:`binopose.data.real_pairs`) at its matched level."""
+    """The loss on real detector output (:mod:`binopose.data.real_pairs`) at its matched level, times
+    ``exp(level_jitter * z)`` per sample (z standard normal, drawn with ``gen``): a level that is always
+    the same would let the network treat that one level as a flag for this detector."""
     u, batch = pairs.take(idx)
     profile = pairs.profile.expand(len(idx), -1)
     if getattr(getattr(net, "cfg", None), "root_from_hips", False):
         u = root_from_hips(u)
         profile = hip_root_profile(profile)
     sigma = torch.full((len(idx),), pairs.sigma, dtype=torch.float64, device=u.device)
+    if level_jitter > 0:
+        if gen is None:
+            raise ValueError("level_jitter needs a random generator")
+        z = torch.randn(len(idx), generator=gen, dtype=torch.float64, device=gen.device)
+        sigma = sigma * torch.exp(level_jitter * z.to(u.device))
     return supervised_loss(net, u, triangulate(u, batch.P), batch, sigma, profile, cfg)
 
 
