@@ -2,8 +2,8 @@
 
 COMMENTARY = {
     "summary": """\
-**In short** (default model v4: pelvis from the hips, per-joint noise profile input, definition
-offsets, and real Stacked-Hourglass pairs of S1/S5/S6/S7 mixed into training).
+**In short** (default model v5: pelvis from the hips, per-joint noise profile input, definition
+offsets, and real Stacked-Hourglass pairs of S1/S5/S6/S7 mixed into training at a jittered level).
 - **Triangulation baseline:** binopose reproduces the reference numbers exactly (MHAD raw 35.26 /
   102.56 / 27.66, official 28.48 / 39.01 / 21.40).
 - **The pelvis from the hips** is the largest single gain on MHAD. Its detector puts the pelvis about
@@ -12,19 +12,22 @@ offsets, and real Stacked-Hourglass pairs of S1/S5/S6/S7 mixed into training).
   28.57 / 21.83, inside the cross-subject bar (31.0 / 30.0 / 23.0). With the test-set mean subtracted
   (official) it gives 27.64 / 29.33 / 20.60, below the released Dual-Diffusion output (27.76 / 32.37 /
   20.67) on all three metrics. The default model takes its pelvis from the hips too.
-- **Default model on MHAD, cross-subject (headline):** 31.10 / 28.58 / 21.96 at K = 1, with the
-  start level calibrated on the other subject's frames (the default of `binopose eval` under this
-  protocol). MPJPE-rel and PA meet the bar; **MPJPE misses 31.0 by 0.1 mm**. With the level matched
-  to the other subject's 2D error size instead, it was 31.79 / 28.59 / 22.44. Against triangulation
-  with the pelvis from the hips (30.63 / 28.57 / 21.83), the learned prior is neutral to slightly
-  worse: on this low-noise, stereo-aware detector with its own joint definitions, it adds nothing
+- **Default model on MHAD, cross-subject (headline):** **30.79 / 28.56 / 22.03** at K = 1, with
+  the start level calibrated on the other subject's frames (the default of `binopose eval` under
+  this protocol). This **meets the bar on all three metrics** (31.0 / 30.0 / 23.0). With the level
+  matched to the other subject's 2D error size instead, it is 31.81 / 28.05 / 22.76. Against
+  triangulation with the pelvis from the hips (30.63 / 28.57 / 21.83), the learned prior is about
+  neutral: on this low-noise, stereo-aware detector with its own joint definitions, it adds little
   beyond the root.
-- **Default model on MHAD with no statistics at all (raw):** 34.53 / 33.33 / 26.12 against
-  triangulation's 35.26 / 102.56 / 27.66: better on all three.
+- **Default model on MHAD with no statistics at all (raw):** 35.31 / 34.06 / 26.21 against
+  triangulation's 35.26 / 102.56 / 27.66. MPJPE-rel and PA are much better, but **MPJPE is 0.05 mm
+  worse**. The previous model (v4) gave 34.53 here.
 - **Per-view detector, held-out subject S8** (Stacked Hourglass, raw protocol, nothing fitted):
-  35.81 / 41.44 / 29.52 against raw DLT 58.84 / 65.02 / 53.98, i.e. **−39 % / −36 % / −45 %**
+  35.73 / 41.69 / 29.73 against raw DLT 58.84 / 65.02 / 53.98, i.e. **−39 % / −36 % / −45 %**
   (target 30 % on all three, goal 45 %). The cross-subject default (no bias, calibrated level) gives
-  the same on S8.
+  35.75 on S8. It stays at 35.7–36.1 for any start level from 0.7 to 1.3. The v4 model gave
+  35.8 only at level 1.0 and about 50 elsewhere: it had learnt the real pairs' single training level
+  as a flag (`real_pairs.level_jitter` fixes that).
 - **Ablations:** the dual forward process (2D noise triangulated) against isotropic 3D noise, the
   Z-embedding and the definition offsets each matter on both test sets; see the ablation section.
 - **GPU:** training and refinement run on a CUDA GPU too, with the same results. On an H100,
@@ -40,8 +43,8 @@ What fell short of the issues' targets is listed in the last section.
   K = 2 or 3 is better than K = 1 by about 0.7 mm. Perturbed hypotheses (H = 5) make MHAD worse.
 - The per-joint noise profile comes from the same scale: the pelvis is the noisiest joint, the hips
   among the best.
-- dualdiff (30.77 / 32.20 / 23.89) beats the released MPJPE-rel (32.37) but not triangulation's MPJPE
-  (28.48) or PA (21.40).
+- dualdiff (30.49 / 31.85 / 23.72) beats the released MPJPE-rel (32.37) but not triangulation's MPJPE
+  (28.48) or PA (21.40). K = 3 gives 30.41 / 31.13 / 23.31.
 """,
     "cross": """\
 - **Statistics:** for each subject, the per-joint profile comes from an error model fitted on the
@@ -51,12 +54,13 @@ What fell short of the issues' targets is listed in the last section.
   subject's frames is used, from a grid of 0.05–1.3 refined by golden section (`--level auto`,
   `evaluate.calibrate_level`). The other subject's frames serve as a validation split; the test
   subject's frames do not.
-  - S08's level comes from S11's frames and is near 0.1. S11's comes from S08's and is near 0.2.
-  - Matched to the size of the other subject's per-joint error (`--level matched`), the levels are
-    0.56 and 0.43, and MPJPE is 0.7 mm worse.
+  - S08's level comes from S11's frames and S11's from S08's; they are far below the matched ones
+    (0.56 and 0.43 with v4).
+  - Calibrated against matched: MPJPE 30.79 against 31.81, PA 22.03 against 22.76. MPJPE-rel is 0.5
+    mm worse (28.56 against 28.05).
   - On this detector, lower levels move the output toward the triangulation with the pelvis from the
     hips.
-- **K:** K = 3 does not help once the level is calibrated (31.41 against 31.10).
+- **K:** K = 3 does not help once the level is calibrated (31.13 against 30.79).
 - **The pelvis 2D bias** (`--bias root`) no longer matters for dualdiff: the model takes its pelvis
   from the hips.
 - **Body-frame offsets** fitted on the other subject (`--body-offsets`) hurt on MHAD. Its non-pelvis
@@ -65,13 +69,14 @@ What fell short of the issues' targets is listed in the last section.
     "sh": """\
 - **Only S8 is honest here:** the default model was trained on real pairs of S1, S5, S6 and S7 of this
   file (`real_pairs` in `configs/default.yaml`), so their rows are training-set numbers.
-- **Held-out S8, raw protocol:** 35.81 / 41.44 / 29.52 against raw DLT 58.84 / 65.02 / 53.98, i.e.
+- **Held-out S8, raw protocol:** 35.73 / 41.69 / 29.73 against raw DLT 58.84 / 65.02 / 53.98, i.e.
   −39 % / −36 % / −45 %. The single-frame MLP of `BENCHMARK.md` (synthetic pretraining + real pairs of
   other subjects) reached 35.92 / 41.45 / 30.59 on the same subject.
-- **Cross-subject, no bias, calibrated level (the default):** 32.11 / 35.88 / 28.14 over the file,
-  and S8 unchanged at 35.81 (its calibrated level is the matched one). Matched levels go wrong for
-  the training subjects: for S7, fitted on the other four, the matched level gives 61.95.
-- With the mean 2D bias subtracted first (`--bias mean`), S8 gets worse (51.61 / 60.81 / 42.31). The
+- **Cross-subject, no bias, calibrated level (the default):** 33.59 / 38.02 / 29.66 over the file,
+  S8 35.75 (with the matched level: 35.73). The training subjects (S1, S5, S6, S7) come out close to S8 (30.2–34.0).
+  With v4, the matched level gave 61.95 on S7, because that model only worked at its single
+  training level.
+- With the mean 2D bias subtracted first (`--bias mean`), S8 gets worse (50.92 / 64.64 / 41.49). The
   model has learnt to correct this detector's biases itself, so subtracting them as well corrects
   twice. Use it on such detectors without a bias.
 - **Pelvis from the hips** changes little on this detector (68.89 / 75.36 / 62.16 against 69.01 /
@@ -114,35 +119,40 @@ One factor is varied at a time (base: baseline 0.5 m, distance 3.5 m, σ = 1). T
 held-out Human3.6M S8 poses, half on convergent and half on rectified virtual rigs, with 2D errors
 drawn from the model's two error families. Numbers are in `docs/results/sensitivity.json`.
 
-- **Where the refiner helps:** on every setting with σ ≥ 0.5, in absolute and relative error alike.
-  The relative error gains most: stereo family 33.8 against 44.2 at the base setting, per-view 120
-  against 465.
+- **Where the refiner helps:** on every setting with σ ≥ 0.5. The relative error gains most:
+  - stereo family: 36.7 against 45.1 at the base setting;
+  - per-view family, whose heavy tails are fitted on the Stacked-Hourglass detections: 146 against
+    501.
 - **How triangulation behaves:** its error grows with depth and shrinks with baseline, as the
   geometry predicts.
-- **At σ = 0.25** (stereo) the refiner is neutral (11.2 against 11.0).
+- **At σ = 0.25** (stereo) the refiner is neutral: 11.57 against 11.20 MPJPE, 11.13 against 11.28
+  relative.
 
 These are in-distribution numbers: same error families, same joint definitions. The MHAD results
 above show what a different skeleton definition costs.
 """,
     "training": """\
-- **Command:** `binopose train --config configs/default.yaml out=runs/v4`.
-- **Time:** 5000 steps of 1024 samples took **43.5 minutes** on the 2-core CPU (19:42–20:25,
-  1,966 samples/s on average). Ablation runs shared the CPU for its first minutes.
+- **Command:** `binopose train --config configs/default.yaml out=runs/v5`.
+- **Time:** 5000 steps of 1024 samples took **31.9 minutes** on the idle 2-core CPU (22:11–22:43,
+  2,680 samples/s).
   - On an H100 (`device=cuda`, thinned corpora) the same loop ran at 19,600 samples/s, about 4.5
     minutes for the recipe. See [BENCH_GPU.md](BENCH_GPU.md).
-- **Log:** `runs/v4/training.png` (not committed). The validation MPJPE on held-out poses and
-  virtual rigs at σ = 1 ended at 45.6 mm for the stereo family (triangulation: 51.7) and 206 mm for
-  the per-view family (triangulation: 530).
+- **Log:** `docs/img/training_default.png`. The validation MPJPE on held-out poses and virtual
+  rigs at σ = 1 ended at 45.9 mm for the stereo family (triangulation: 51.7) and 209 mm for the
+  per-view family (triangulation: 530).
 - **Ablations:** `bash scripts/train_ablations.sh` trains them in about 3 minutes each on an idle CPU.
 
 ### What is short of the issues' targets
 
-- **MHAD, official protocol (issue 3):** dualdiff K = 1 gives 30.77 / 32.20 / 23.89. MPJPE-rel
+- **MHAD, official protocol (issue 3):** dualdiff K = 1 gives 30.49 / 31.85 / 23.72. MPJPE-rel
   beats the released 32.37, but MPJPE misses the required < 28.48 and ≤ 27.76. **Missed.**
   Triangulation with the pelvis from the hips (27.64 / 29.33 / 20.60) meets all three.
-- **MHAD, cross-subject (issue 4):** 31.10 / 28.58 / 21.96 with the calibrated level. **MPJPE
-  misses 31.0 by 0.1 mm**; the other two are met. Triangulation with the pelvis from the hips meets
-  all three.
+- **MHAD, cross-subject (issue 4):** 30.79 / 28.56 / 22.03 with the calibrated level. **All three
+  bars are met.**
+- **Not worse than triangulation of the same input (issue 4):**
+  - MHAD under the raw protocol: **MPJPE is 0.05 mm worse** (35.31 against 35.26). MPJPE-rel and PA
+    are far better.
+  - Human3.6M SH: better on all three.
 - **Human3.6M SH, held-out S8:** −39 % / −36 % / −45 %: the 30 % target is met on all three.
 - **What would likely help next:**
   - a stereo error family whose split between per-joint error and per-frame offset matches
