@@ -162,6 +162,16 @@ def test_train_needs_a_corpus(tmp_path):
         train(cfg, progress=False)
 
 
+def test_bad_device_is_a_clear_error(tmp_path):
+    for name, message in (("tpu", "device must be"), ("cuda:x", "device must be")):
+        with pytest.raises(BinoposeError, match=message):
+            train(dataclasses.replace(_config(tmp_path, name), device=name), progress=False)
+        assert not (tmp_path / name).exists()  # nothing written
+    if not torch.cuda.is_available():
+        with pytest.raises(BinoposeError, match="no CUDA GPU"):
+            train(dataclasses.replace(_config(tmp_path, "gpu"), device="cuda"), progress=False)
+
+
 def test_real_pairs_mix_into_training(tmp_path):
     """A development file's real (detection, ground truth) pairs of the listed subjects join each batch."""
     import numpy as np

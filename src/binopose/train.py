@@ -137,6 +137,7 @@ def _plot(log: list[dict], path: Path) -> None:
 
 def train(cfg: TrainConfig, progress: bool = True) -> Path:
     """Train (or resume) a model; returns the model folder."""
+    dev = resolve_device(cfg.device)  # before anything is written or loaded
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.threads > 0:
@@ -155,7 +156,6 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
         if real is None
         else max(1, min(cfg.batch_size - 1, round(cfg.batch_size * cfg.real_pairs.fraction)))
     )
-    dev = resolve_device(cfg.device)
     if real is not None:
         real = real.to(dev)
     torch.manual_seed(cfg.seed)
