@@ -110,6 +110,25 @@ def test_writer_raising_midway_leaves_nothing_behind(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["rig.toml"]
 
 
+def test_temporary_files_of_a_killed_writer_are_cleaned_up(tmp_path):
+    """A SIGKILL between creating the temporary file and the rename leaves it behind; the next
+    write of the same file removes it once it is stale, and leaves a fresh one (a live writer) alone."""
+    import os
+    import time
+
+    out = tmp_path / "poses.json"
+    stale, fresh = tmp_path / ".poses.json.abc123.tmp", tmp_path / ".poses.json.def456.tmp"
+    other = tmp_path / ".other.json.abc123.tmp"
+    for f in (stale, fresh, other):
+        f.write_text("half")
+    old = time.time() - io_utils.STALE_TMP_SECONDS - 60
+    for f in (stale, other):
+        os.utime(f, (old, old))
+    io_utils.atomic_write_text(out, "{}")
+    assert out.read_text() == "{}"
+    assert not stale.exists() and fresh.exists() and other.exists()
+
+
 def test_checkpoint_write_failure_keeps_previous_checkpoint(tmp_path, monkeypatch):
     ck = tmp_path / "checkpoint.safetensors"
     save_checkpoint(ck, {"w": torch.ones(3)}, {"step": 1})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -46,8 +48,14 @@ def read_npz(path: str | os.PathLike, what: str) -> dict:
         raise BinoposeError(f"{what} {p} is not a readable .npz ({type(e).__name__}: {e})") from None
 
 
+#: a temporary file of an atomic write untouched for this long was left by a killed process
+STALE_TMP_SECONDS = 15 * 60
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it over ``path``."""
+    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it over ``path``.
+    Temporary files of earlier writes to ``path`` that a killed process left behind (untouched for
+    :data:`STALE_TMP_SECONDS`) are removed after a successful write."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -60,6 +68,17 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _remove_stale_tmp(path)
+
+
+def _remove_stale_tmp(path: Path) -> None:
+    now = time.time()
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - old.stat().st_mtime > STALE_TMP_SECONDS:
+                old.unlink()
+        except OSError:  # gone already, or not ours to remove
+            pass
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
