@@ -3,14 +3,15 @@
 The pipeline, one function each::
 
     iter_frame_pairs   two image folders (sorted, matched by index) or two videos (every n-th frame)
-    detect_board       corners of one gray image, sub-pixel refined, in board order
+    detect_board       corners of one gray image, sub-pixel refined, in board order (geometry.board)
     calibrate_detections  per-camera intrinsics (cv2.calibrateCamera), stereo extrinsics
                        (cv2.stereoCalibrate, intrinsics fixed), outlier frames dropped and re-solved
     rectify_rig        optional: the rectified rig (cv2.stereoRectify), see ``rectification_maps``
+                       (geometry.rectify)
     write_calibration  the rig TOML (``save_rig``) and a JSON report
 
-The world frame is the left camera frame (left R = I, t = 0), in millimetres. Only this module
-imports cv2; the core never imports this module.
+The world frame is the left camera frame (left R = I, t = 0), in millimetres. Only the calibration
+modules (this one, ``board`` and ``rectify``) import cv2; the core never imports them.
 """
 
 from __future__ import annotations
@@ -20,147 +21,17 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from binopose.errors import BinoposeError
+from binopose.geometry.board import Board, Detection, charuco_board, detect_board
+from binopose.geometry.rectify import rectified_path, rectify_rig
 from binopose.geometry.rig import Camera, StereoRig, matrix_to_rodrigues, save_rig
 from binopose.io_utils import atomic_write_json
 from binopose.video import IMAGE_SUFFIXES, FrameSource, open_media
-
-BOARD_KINDS = ("checkerboard", "charuco")
-_SUBPIX_CRITERIA = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
-_DETECT_MAX_SIDE = 1280  # checkerboards are searched at most this large, then refined at full size
-
-
-@dataclass(frozen=True)
-class Board:
-    """A printed calibration target.
-
-    checkerboard: ``cols`` x ``rows`` *inner* corners (a 10 x 7-square board is 9 x 6).
-    charuco: ``cols`` x ``rows`` *squares*, markers of ``marker_mm`` from ``dictionary``
-    (an OpenCV name such as ``DICT_4X4_50``); ``legacy`` for boards made by OpenCV < 4.6.
-    """
-
-    kind: str = "checkerboard"
-    cols: int = 9
-    rows: int = 6
-    square_mm: float = 25.0
-    marker_mm: float = 0.0
-    dictionary: str = "DICT_4X4_50"
-    legacy: bool = False
-
-    def __post_init__(self) -> None:
-        if self.kind not in BOARD_KINDS:
-            raise BinoposeError(f"unknown board {self.kind!r} (expected one of: {', '.join(BOARD_KINDS)})")
-        least = 2 if self.kind == "checkerboard" else 3
-        if self.cols < least or self.rows < least:
-            raise BinoposeError(
-                f"{self.kind} needs at least {least} x {least}, got {self.cols} x {self.rows}"
-            )
-        if not self.square_mm > 0:
-            raise BinoposeError(f"square size must be > 0 mm, got {self.square_mm}")
-        if self.kind == "charuco":
-            if not 0 < self.marker_mm < self.square_mm:
-                raise BinoposeError(
-                    f"ChArUco marker size must be in (0, {self.square_mm}) mm, got {self.marker_mm}"
-                )
-            if not self.dictionary.startswith("DICT_") or not hasattr(cv2.aruco, self.dictionary):
-                raise BinoposeError(
-                    f"unknown ArUco dictionary {self.dictionary!r} (e.g. DICT_4X4_50, DICT_5X5_100)"
-                )
-
-    def describe(self) -> str:
-        if self.kind == "checkerboard":
-            return f"checkerboard {self.cols}x{self.rows} inner corners, {self.square_mm:g} mm squares"
-        return (
-            f"ChArUco {self.cols}x{self.rows} squares, {self.square_mm:g} mm squares, "
-            f"{self.marker_mm:g} mm markers, {self.dictionary}"
-        )
-
-    def object_points(self) -> np.ndarray:
-        """(N, 3) float32 corner positions on the board plane (mm, z = 0), indexed by corner id."""
-        if self.kind == "charuco":
-            return np.asarray(_charuco(self).getChessboardCorners(), dtype=np.float32).reshape(-1, 3)
-        i, j = np.meshgrid(np.arange(self.cols), np.arange(self.rows))
-        xy = np.stack([i.ravel(), j.ravel()], axis=1) * self.square_mm
-        return np.concatenate([xy, np.zeros((len(xy), 1))], axis=1).astype(np.float32)
-
-
-@lru_cache(maxsize=8)
-def _charuco(board: Board) -> cv2.aruco.CharucoBoard:
-    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, board.dictionary))
-    b = cv2.aruco.CharucoBoard((board.cols, board.rows), board.square_mm, board.marker_mm, dictionary)
-    b.setLegacyPattern(board.legacy)
-    return b
-
-
-@lru_cache(maxsize=8)
-def _charuco_detector(board: Board) -> cv2.aruco.CharucoDetector:
-    return cv2.aruco.CharucoDetector(_charuco(board))
-
-
-@dataclass(frozen=True)
-class Detection:
-    """Board corners seen in one image: ``ids`` (M,) index ``Board.object_points()``, ``points`` (M, 2) px."""
-
-    ids: np.ndarray
-    points: np.ndarray
-    edge_width_px: float = math.nan  # blur measure (10-90 % edge rise), checkerboards only
-
-
-def detect_board(gray: np.ndarray, board: Board) -> Detection | None:
-    """Find the board in a (H, W) uint8 image; None when it is not there."""
-    if board.kind == "charuco":
-        corners, ids, _, _ = _charuco_detector(board).detectBoard(gray)  # sub-pixel refined inside
-        if ids is None or len(ids) == 0:
-            return None
-        return Detection(ids.reshape(-1).astype(np.int64), corners.reshape(-1, 2).astype(np.float32))
-    pattern = (board.cols, board.rows)
-    scale = min(1.0, _DETECT_MAX_SIDE / max(gray.shape))
-    small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    flags = cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_FAST_CHECK
-    found, corners = cv2.findChessboardCorners(small, pattern, flags=flags)
-    if not found:
-        return None
-    corners = ((corners.reshape(-1, 2) + 0.5) / scale - 0.5).astype(np.float32)
-    grid = corners.reshape(board.rows, board.cols, 2)
-    spacing = min(
-        np.linalg.norm(np.diff(grid, axis=1), axis=2).min(),
-        np.linalg.norm(np.diff(grid, axis=0), axis=2).min(),
-    )
-    win = int(np.clip(spacing * 0.4, 2, 11))
-    corners = cv2.cornerSubPix(
-        gray, corners.reshape(-1, 1, 2), (win, win), (-1, -1), _SUBPIX_CRITERIA
-    ).reshape(-1, 2)
-    corners = _canonical_order(gray, corners, board)
-    widths = [
-        cv2.estimateChessboardSharpness(gray, pattern, corners[:, None], 0.8, v)[0][0] for v in (False, True)
-    ]
-    return Detection(np.arange(len(corners)), corners, float(max(widths)))
-
-
-def _canonical_order(gray: np.ndarray, corners: np.ndarray, board: Board) -> np.ndarray:
-    """Reverse the corners when corner 0 is not next to a dark outer square.
-
-    OpenCV may start from either end of the board; on a board with cols + rows odd (9 x 6) the two
-    ends differ in colour, so this makes both views number the corners alike.
-    """
-    if (board.cols + board.rows) % 2 == 0:
-        return corners
-    grid = corners.reshape(board.rows, board.cols, 2)
-    dx, dy = grid[0, 1] - grid[0, 0], grid[1, 0] - grid[0, 0]
-    corner_sq = np.round(grid[0, 0] - 0.5 * (dx + dy)).astype(int)  # the outer corner square
-    side_sq = np.round(grid[0, 0] + 0.5 * (dx - dy)).astype(int)  # its neighbour along the edge
-    h, w = gray.shape
-    if not all(0 <= x < w and 0 <= y < h for x, y in (corner_sq, side_sq)):
-        return corners
-    dark_corner = int(gray[corner_sq[1], corner_sq[0]]) <= int(gray[side_sq[1], side_sq[0]])
-    return corners if dark_corner else corners[::-1].copy()
-
 
 # --- frames ------------------------------------------------------------------------------------
 
@@ -284,7 +155,7 @@ def pair_observation(
     need = max(4, min(config.min_corners, len(board.object_points())))
     if len(common) < need:
         return f"too few corners seen by both views ({len(common)} < {need})"
-    if board.kind == "charuco" and _charuco(board).checkCharucoCornersCollinear(common.astype(np.int32)):
+    if board.kind == "charuco" and charuco_board(board).checkCharucoCornersCollinear(common.astype(np.int32)):
         return "the corners seen by both views lie on one line"
     obj = board.object_points()[common]
     return obj, det_left.points[i_left], det_right.points[i_right]
@@ -468,38 +339,7 @@ def calibrate_stereo(
     return calibrate_detections(frames, observations, sizes, board, config)
 
 
-# --- rectification and files -------------------------------------------------------------------
-
-
-def rectify_rig(rig: StereoRig, alpha: float = 1.0) -> StereoRig:
-    """The rectified rig (cv2.stereoRectify): distortion-free cameras with parallel axes and equal rows,
-    still in the raw left camera frame (its R is the rectifying rotation). Images must be warped with
-    :func:`rectification_maps` before its cameras describe them."""
-    if rig.left.size != rig.right.size:
-        raise BinoposeError(
-            f"rectification needs one image size for both cameras, got {rig.left.size} and {rig.right.size}"
-        )
-    l, r = rig.left, rig.right
-    args = (l.K, l.dist, r.K, r.dist, l.size, rig.R_right_from_left, rig.t_right_from_left.reshape(3, 1))
-    R1, R2, P1, P2, *_ = cv2.stereoRectify(*args, flags=cv2.CALIB_ZERO_DISPARITY, alpha=alpha)
-    left = Camera(f"{l.name}_rectified", l.size, P1[:, :3], R=R1 @ l.R, t=R1 @ l.t)
-    right = Camera(f"{r.name}_rectified", r.size, P2[:, :3], R=R2 @ r.R, t=R2 @ r.t)
-    return StereoRig(left, right)
-
-
-def rectification_maps(raw: StereoRig, rectified: StereoRig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per view, the (H, W) float32 x and y maps for ``cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR)``
-    that turn a raw image into the rectified one (both rigs as written by ``binopose calibrate``)."""
-    maps = []
-    for cam, rect in ((raw.left, rectified.left), (raw.right, rectified.right)):
-        R = rect.R @ cam.R.T  # rectified camera from raw camera
-        maps.append(cv2.initUndistortRectifyMap(cam.K, cam.dist, R, rect.K, rect.size, cv2.CV_32FC1))
-    return maps
-
-
-def rectified_path(out: str | os.PathLike) -> Path:
-    out = Path(out)
-    return out.with_name(f"{out.stem}_rectified{out.suffix or '.toml'}")
+# --- files -------------------------------------------------------------------------------------
 
 
 def write_calibration(
