@@ -144,7 +144,33 @@ def main_() -> None:
         run_sensitivity(OUT / "sensitivity.json", ROOT / "docs" / "img")
     from results_text import COMMENTARY  # scripts/results_text.py: the prose around the tables
 
-    (ROOT / "docs" / "RESULTS.md").write_text(render(load_rows(), COMMENTARY))
+    rows = load_rows()
+    ablation_plot(rows, ROOT / "docs" / "img" / "ablations.png")
+    (ROOT / "docs" / "RESULTS.md").write_text(render(rows, COMMENTARY))
+
+
+def ablation_plot(rows: dict[str, dict], path: Path) -> None:
+    """Grouped bars of the ablation rows: MPJPE, MPJPE-rel and PA-MPJPE, MHAD and SH side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    metrics = (("mpjpe_mm", "MPJPE"), ("mpjpe_rel_mm", "MPJPE-rel"), ("pa_mpjpe_mm", "PA-MPJPE"))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=False)
+    for ax, (tag, title) in zip(axes, (("mhad", "MHAD, official"), ("sh", "Human3.6M SH, cross-subject"))):
+        names = [a for a in ABLATIONS if f"ablation_{a}_{tag}" in rows]
+        x = np.arange(len(names))
+        for k, (key, label) in enumerate(metrics):
+            ax.bar(x + (k - 1) * 0.27, [rows[f"ablation_{a}_{tag}"][key] for a in names], 0.27, label=label)
+        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+        ax.set(title=f"ablations: {title}", ylabel="mm")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 # ---------------------------------------------------------------- tables for docs/RESULTS.md
@@ -291,6 +317,7 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
         subject_table(rows.get("sh_dd_xs_none_offsets")),
         "\n" + commentary.get("sh", ""),
         "## Ablations (short training: 1000 steps of 512 samples each, `scripts/train_ablations.sh`)\n",
+        "![ablations](img/ablations.png)\n",
         "MHAD, official protocol:\n",
         table(rows, abl_m),
         "\nHuman3.6M SH, cross-subject, mean 2D bias:\n",
