@@ -57,9 +57,8 @@ class Refiner:
     noise_kind: str = "auto"  # which error model family the input follows: auto, stereo, per-view
     noise_profile: np.ndarray | None = None  # (17,) relative 2D error size per joint (None: the family's)
     chunk: int | None = None  # poses per chunk (None: 32768 on the CPU, 131072 on a GPU)
-    net_chunk: int | None = (
-        None  # poses per network call (None: 512 on the CPU, for its caches; all on a GPU)
-    )
+    # poses per network call (None: 512 on the CPU, for its caches; the whole chunk on a GPU)
+    net_chunk: int | None = None
     device: str | torch.device = "cpu"  # cpu, cuda, cuda:N or auto; inputs and results stay on the CPU
     precision: str = "float32"  # the network's: float32, or bfloat16 (autocast; geometry stays float64)
     compile: bool = False  # torch.compile the network (a GPU's first call takes ~20 s more)

@@ -268,6 +268,5 @@ def validation_set(
     gen = torch.Generator().manual_seed(12345)
     n = min(cfg.val_size, len(val_poses))
     idx = torch.from_numpy(np.random.default_rng(0).choice(len(val_poses), n, replace=False))
-    b = make_batch(torch.from_numpy(val_poses.poses)[idx], cfg.rig, AugmentConfig(mirror_prob=0.0), gen)
-    batch = type(b)(*(t.to(device) for t in (b.X, b.P, b.u, b.scale_px, b.baseline)))
-    return {"batch": batch, "models": models, "gen_seed": 777}
+    batch = make_batch(torch.from_numpy(val_poses.poses)[idx], cfg.rig, AugmentConfig(mirror_prob=0.0), gen)
+    return {"batch": batch.to(device), "models": models, "gen_seed": 777}

@@ -55,9 +55,8 @@ def run(args: argparse.Namespace) -> int:
         lr_fix=not args.no_lr_fix,
         device=args.device,
     )
-    refiner = (
-        load_refiner(cfg.model, cfg.device) if cfg.refine else None
-    )  # a bad model fails even with nothing to refine
+    # loaded here, not on demand in lift: a bad model fails even when nothing is refinable
+    refiner = load_refiner(cfg.model, cfg.device) if cfg.refine else None
     poses, info = lift(kp, rig, cfg, args.fps, ideal=args.ideal, refiner=refiner)
     save_poses(args.out, poses)
     print(

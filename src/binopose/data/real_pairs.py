@@ -41,13 +41,10 @@ class RealPairs:
         return int(self.kp2d.shape[0])
 
     def take(self, idx: Tensor) -> tuple[Tensor, CleanBatch]:
-        c = self.clean
-        return self.kp2d[idx], CleanBatch(c.X[idx], c.P[idx], c.u[idx], c.scale_px[idx], c.baseline[idx])
+        return self.kp2d[idx], self.clean.take(idx)
 
     def to(self, device: torch.device | str) -> RealPairs:
-        c = self.clean
-        moved = CleanBatch(*(t.to(device) for t in (c.X, c.P, c.u, c.scale_px, c.baseline)))
-        return RealPairs(self.kp2d.to(device), moved, self.sigma, self.profile.to(device))
+        return RealPairs(self.kp2d.to(device), self.clean.to(device), self.sigma, self.profile.to(device))
 
 
 def load_real_pairs(cfg: RealPairsConfig, family: ErrorModel2D) -> RealPairs | None:

@@ -39,6 +39,13 @@ class CleanBatch:
     scale_px: Tensor  # (B, 2) person size per view
     baseline: Tensor  # (B,) mm
 
+    def take(self, idx: Tensor) -> CleanBatch:
+        """The samples ``idx`` (an index or mask along the batch)."""
+        return CleanBatch(*(t[idx] for t in (self.X, self.P, self.u, self.scale_px, self.baseline)))
+
+    def to(self, device: torch.device | str) -> CleanBatch:
+        return CleanBatch(*(t.to(device) for t in (self.X, self.P, self.u, self.scale_px, self.baseline)))
+
 
 def _path_matrix() -> Tensor:
     """(J, 16): entry (j, b) is 1 when bone b lies on the path from the root to joint j."""
