@@ -16,6 +16,7 @@ from binopose.errors import BinoposeError
 from binopose.geometry.rig import Camera, StereoRig
 from binopose.model import Denoiser
 from binopose.refiner import Refiner, camera_baseline
+from binopose.skeleton import root_from_hips
 
 N = 40
 
@@ -188,3 +189,41 @@ def test_gpu_gives_the_cpu_result():
     gpu = make_refiner(device="cuda").refine(u, P)
     assert gpu.poses.device.type == "cpu"
     assert torch.allclose(cpu.poses, gpu.poses, atol=1e-2)
+
+
+def test_each_family_starts_at_its_default_level():
+    """Without a start level, stereo-aware inputs start at the stereo family's default level and
+    per-view inputs at theirs; an explicit start level overrides both."""
+    _, P, u = noisy_input()
+    ref = make_refiner()
+    ref.error_models = {
+        "stereo": dataclasses.replace(ref.error_models["stereo"], default_level=0.3),
+        "per-view": dataclasses.replace(ref.error_models["per-view"], default_level=0.8),
+    }
+    by_default = ref.refine(u, P).poses
+    stereo = ref.looks_stereo(root_from_hips(u), P)  # as the refiner classifies its input
+    assert stereo.any() and (~stereo).any()
+    for level, rows in ((0.3, stereo), (0.8, ~stereo)):
+        ref.start_sigma = level
+        assert torch.allclose(ref.refine(u, P).poses[rows], by_default[rows])
+    ref.start_sigma = 1.4
+    assert not torch.allclose(ref.refine(u, P).poses[stereo], by_default[stereo])
+
+
+def test_minimax_level_takes_the_smallest_worst_regret():
+    from binopose.validate import START_LEVELS, TRUE_LEVELS, minimax_level
+
+    t, s = np.asarray(TRUE_LEVELS)[:, None], np.asarray(START_LEVELS)[None]
+    table = 1 + 0.2 * np.abs(np.log(s / t))  # best at the true level, worse both ways
+    assert minimax_level(table) == 0.3  # the geometric middle of 0.1 .. 1.4
+    table[:, 0] -= 1.0  # the lowest start level now wins everywhere
+    assert minimax_level(table) == START_LEVELS[0]
+
+
+def test_error_model_default_level_is_checked():
+    from binopose.data.noise import ErrorModel2D
+
+    d = dataclasses.asdict(make_refiner().error_models["stereo"])
+    assert ErrorModel2D.from_dict({k: v for k, v in d.items() if k != "default_level"}).default_level == 1.0
+    with pytest.raises(ValueError, match="default_level"):
+        ErrorModel2D.from_dict({**d, "default_level": 0.0})

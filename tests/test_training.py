@@ -22,6 +22,7 @@ from binopose.errors import BinoposeError
 from binopose.model import Denoiser
 from binopose.refiner import Refiner
 from binopose.train import TrainConfig, train
+from binopose.validate import START_LEVELS
 
 
 def test_denoiser_overfits_a_fixed_batch():
@@ -154,6 +155,11 @@ def test_train_end_to_end(tmp_path):
     _, P, u = stereo_views(4)
     res = ref.refine(u, P)
     assert res.poses.shape == (4, 17, 3) and torch.isfinite(res.poses).all()
+    # no family was fitted on a real detector here: both got a level chosen on the validation poses
+    levels = json.loads((run / "levels.json").read_text())
+    assert set(levels["tables"]) == {"stereo", "per-view"}
+    for name, m in ref.error_models.items():
+        assert m.default_level == levels[name] and m.default_level in START_LEVELS
 
 
 def test_train_needs_a_corpus(tmp_path):

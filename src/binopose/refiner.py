@@ -53,7 +53,7 @@ class Refiner:
     steps: int = 1
     hypotheses: int = 1
     aggregate: str = "mean"
-    start_sigma: float = 1.0
+    start_sigma: float | None = None  # start level (None: each error family's ``default_level``)
     noise_kind: str = "auto"  # which error model family the input follows: auto, stereo, per-view
     noise_profile: np.ndarray | None = None  # (17,) relative 2D error size per joint (None: the family's)
     chunk: int | None = None  # poses per chunk (None: 32768 on the CPU, 131072 on a GPU)
@@ -186,7 +186,6 @@ class Refiner:
                 conf[..., ROOT] = conf[..., [RIGHT_HIP, LEFT_HIP]].amin(-1)
         scale = pose_scale_px(u)
         baseline = camera_baseline(P)
-        sigmas = self.schedule.sampling_sigmas(self.start_sigma, self.steps)
         stereo = self.looks_stereo(u, P, scale)
         out = None
         n_stereo = int(stereo.sum())
@@ -196,6 +195,7 @@ class Refiner:
                 continue
             pick = (lambda t: t) if n == len(stereo) else (lambda t, m=mask: t[m])  # noqa: E731  (all: no copy)
             model = self.error_models.get(kind) or next(iter(self.error_models.values()))
+            level = model.default_level if self.start_sigma is None else self.start_sigma
             profile = torch.as_tensor(
                 model.joint_profile() if self.noise_profile is None else self.noise_profile
             ).to(u)
@@ -207,7 +207,7 @@ class Refiner:
                 pick(P),
                 pick(baseline),
                 pick(scale),
-                sigmas,
+                self.schedule.sampling_sigmas(level, self.steps),
                 self.hypotheses,
                 self.aggregate,
                 model,

@@ -30,7 +30,8 @@ from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
 from binopose.io_utils import atomic_write, atomic_write_json, atomic_write_text
 from binopose.model import Denoiser, DenoiserConfig
-from binopose.validate import validation_mpjpe
+from binopose.refiner import Refiner
+from binopose.validate import validation_mpjpe, with_default_levels
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
             save_checkpoint(ckpt, _state(net, ema, opt, gen), {"step": step, "log": log})
             atomic_write_text(out / "log.jsonl", "".join(_json(r) + "\n" for r in log))
     bar.close()
+    # start levels for inputs that come without 2D statistics, on the validation poses
+    ema.eval()
+    refiner = Refiner(ema, cfg.schedule, {m.name: m for m in models}, device=dev)
+    levels, tables = with_default_levels(refiner, val["batch"], {"per-view"} if cfg.noise.fit_from else set())
+    models = [levels[m.name] for m in models]
+    atomic_write_json(out / "levels.json", {"tables": tables, **{m.name: m.default_level for m in models}})
     return save_model(
         out / "model", _cpu(ema.state_dict()), _model_config(cfg), _error_config(models, weights)
     ).parent

@@ -1,15 +1,21 @@
-"""Validation during training: held-out poses on virtual rigs, each 2D error model at sigma = 1."""
+"""Validation during training (held-out poses on virtual rigs, each 2D error model at sigma = 1), and
+the default start levels chosen on the same poses when training ends."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import torch
 
-from binopose.data.noise import sample_errors
+from binopose.data.noise import ErrorModel2D, sample_errors
+from binopose.data.synth import CleanBatch
 from binopose.diffusion.forward import hip_root_profile
 from binopose.diffusion.sampling import refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.geometry import triangulate
 from binopose.model import Denoiser
+from binopose.refiner import Refiner
 from binopose.skeleton import root_from_hips
 
 
@@ -48,3 +54,63 @@ def validation_mpjpe(net: Denoiser, val: dict, schedule: Schedule) -> dict[str, 
         out[f"tri/{m.name}"] = float((tri[ok] - gt).norm(dim=-1).mean())
         out[f"dd/{m.name}"] = float((res.poses - gt).norm(dim=-1).mean())
     return out
+
+
+#: true 2D error levels (multiples of a family's fitted size) over which a default start level must hold
+TRUE_LEVELS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.4)
+#: start levels a family's default is chosen from
+START_LEVELS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.4)
+
+
+@torch.no_grad()
+def level_table(refiner: Refiner, batch: CleanBatch, model: ErrorModel2D, seed: int = 777) -> np.ndarray:
+    """MPJPE of refinement over that of plain triangulation, (len(TRUE_LEVELS), len(START_LEVELS)):
+    held-out poses on virtual rigs with ``model``'s errors at each true level, refined from each start
+    level (the refiner told the input's family, as an input that the statistics do not describe is)."""
+    kind, start = refiner.noise_kind, refiner.start_sigma
+    refiner.noise_kind = model.name
+    batch = batch.to("cpu")  # the refiner's results come back on the CPU
+    out = np.empty((len(TRUE_LEVELS), len(START_LEVELS)))
+    try:
+        for i, t in enumerate(TRUE_LEVELS):
+            gen = torch.Generator().manual_seed(seed)
+            sigma = torch.full((batch.X.shape[0],), t)
+            u = batch.u + sample_errors(model, batch.scale_px, sigma, gen, with_bias=False).double()
+            tri = triangulate(u, batch.P)
+            ok = torch.isfinite(tri).all(-1).all(-1)
+            base = float((tri[ok] - batch.X[ok]).norm(dim=-1).mean())
+            for j, s in enumerate(START_LEVELS):
+                refiner.start_sigma = s
+                poses = refiner.refine(u[ok], batch.P[ok]).poses
+                out[i, j] = float((poses - batch.X[ok]).norm(dim=-1).mean()) / base
+    finally:
+        refiner.noise_kind, refiner.start_sigma = kind, start
+    return out
+
+
+def minimax_level(table: np.ndarray) -> float:
+    """The start level whose worst excess over the best start level, across the true levels, is
+    smallest (``table`` from :func:`level_table`): the safe default when the input's level is unknown."""
+    regret = (table - table.min(1, keepdims=True)).max(0)
+    return float(START_LEVELS[int(np.argmin(regret))])
+
+
+def with_default_levels(
+    refiner: Refiner, batch: CleanBatch, measured: set[str]
+) -> tuple[dict[str, ErrorModel2D], dict[str, list[list[float]]]]:
+    """The refiner's error families with ``default_level`` set, and the tables behind them.
+
+    A family whose size was measured on a real detector (``measured``) keeps level 1: its inputs are
+    as large as it says. Any other family's size is a guess (the stereo-aware preset), and an input's
+    level cannot be read from a stereo-aware pair (it reprojects exactly): it gets the
+    :func:`minimax_level` of its :func:`level_table`, since starting too high smooths a quiet detector's
+    pose far more than starting too low leaves of a noisy one's."""
+    models, tables = {}, {}
+    for name, m in refiner.error_models.items():
+        level = 1.0
+        if name not in measured:
+            table = level_table(refiner, batch, m)
+            tables[name] = table.round(4).tolist()
+            level = minimax_level(table)
+        models[name] = dataclasses.replace(m, default_level=level)
+    return models, tables

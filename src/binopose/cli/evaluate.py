@@ -60,9 +60,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--start-sigma",
         type=float,
-        default=1.0,
+        default=None,
         metavar="S",
-        help="noise level to start from when the protocol gives no 2D statistics (default: 1)",
+        help="noise level to start from when the protocol gives no 2D statistics (default: the model's "
+        "level for the input's error family; the shipped model: 1 per-view, 0.2 stereo-aware)",
     )
     g.add_argument(
         "--level",

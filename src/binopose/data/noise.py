@@ -54,6 +54,9 @@ class ErrorModel2D:
     outlier_prob: float = 0.0  # heavy tails: a joint term is drawn ``outlier_factor`` times wider
     outlier_factor: float = 4.0
     swap_prob: float = 0.0  # probability that a view swaps left and right
+    # start level of refinement when nothing says how large an input's errors are (no statistics):
+    # 1 where the sizes were fitted on a real detector, else chosen after training (validate.py)
+    default_level: float = 1.0
 
     def arrays(self, device: torch.device | str = "cpu") -> dict[str, Tensor]:
         keys = ("bias", "shared_sigma", "indep_sigma", "offset_sigma")
@@ -117,6 +120,8 @@ class ErrorModel2D:
             a = np.asarray(getattr(m, k), dtype=np.float64)
             if a.shape != s or not np.isfinite(a).all():
                 raise ValueError(f"{k} must be finite with shape {s}, got {a.shape}")
+        if not 0 < m.default_level < 100:
+            raise ValueError(f"default_level must be positive, got {m.default_level}")
         return m
 
 
