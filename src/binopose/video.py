@@ -2,7 +2,7 @@
 
 ``open_media(path)`` returns a :class:`FrameSource` with ``info`` (frame count, fps, size) and a
 generator ``frames(start, stop)`` of BGR uint8 images. Unreadable media raise a one-line
-:class:`BinoposeError`.
+:class:`BinoposeError`. ``iter_frame_pairs`` pairs two sources frame by frame, in gray (calibration).
 """
 
 from __future__ import annotations
@@ -118,3 +118,62 @@ class FrameSource:
 def open_media(path: str | os.PathLike, fps: float | None = None) -> FrameSource:
     """Open a video file or an image folder. ``fps`` overrides (or, for images, supplies) the frame rate."""
     return FrameSource(path, fps)
+
+
+# --- pairs of sources (calibration) ------------------------------------------------------------
+
+
+def _open(path: str | os.PathLike, side: str) -> tuple[FrameSource, list[str]]:
+    """The camera's frame source and a name per frame (file names for a folder)."""
+    if not Path(path).exists():
+        raise BinoposeError(f"{side} camera: no such folder or video: {path}")
+    src = _with_side(side, open_media, path)
+    if src.info.kind == "images":
+        return src, sorted(f.name for f in Path(path).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+    return src, [f"frame {i}" for i in range(src.info.frames)]
+
+
+def _with_side(side: str, fn, *args):
+    try:
+        return fn(*args)
+    except BinoposeError as e:
+        raise BinoposeError(f"{side} camera: {e}") from None
+
+
+def iter_frame_pairs(
+    left: str | os.PathLike, right: str | os.PathLike, every: int = 1
+) -> tuple[int, Iterator[tuple[int, str, np.ndarray, np.ndarray]]]:
+    """Pair the frames of two sources: image folders (sorted by name, matched by position) or videos
+    (every ``every``-th frame, up to the shorter one). Returns (number of pairs, iterator of
+    (index, name, left gray (H, W) uint8, right gray)). Image sizes must not change within a camera.
+    """
+    if every < 1:
+        raise BinoposeError(f"--every must be >= 1, got {every}")
+    if Path(left).resolve() == Path(right).resolve():
+        raise BinoposeError(f"left and right are the same source ({left}); calibration needs two cameras")
+    (src_l, names_l), (src_r, names_r) = _open(left, "left"), _open(right, "right")
+    n_l, n_r = src_l.info.frames, src_r.info.frames
+    if src_l.info.kind == src_r.info.kind == "images" and n_l != n_r:
+        raise BinoposeError(
+            f"the folders hold different numbers of images (left {n_l}, right {n_r}); pairs are "
+            "matched by position, so each left image needs its right partner"
+        )
+    n = min(n_l, n_r)
+    names = [a if a == b else f"{a} | {b}" for a, b in zip(names_l, names_r, strict=False)]
+    return -(-n // every), _pairs(src_l, src_r, names, every)
+
+
+def _pairs(src_l: FrameSource, src_r: FrameSource, names: list[str], every: int) -> Iterator:
+    frames_l, frames_r = src_l.frames(), src_r.frames()
+    while True:
+        pair = _with_side("left", next, frames_l, None), _with_side("right", next, frames_r, None)
+        if pair[0] is None or pair[1] is None:
+            return
+        (i, img_l), (_, img_r) = pair
+        if i % every == 0:
+            name = names[i] if i < len(names) else f"frame {i}"  # a video's frame count may be short
+            yield i, name, _gray(img_l), _gray(img_r)
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    return _cv2().cvtColor(img, _cv2().COLOR_BGR2GRAY)

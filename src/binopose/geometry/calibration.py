@@ -2,7 +2,8 @@
 
 The pipeline, one function each::
 
-    iter_frame_pairs   two image folders (sorted, matched by index) or two videos (every n-th frame)
+    iter_frame_pairs   two image folders (sorted, matched by index) or two videos (every n-th frame;
+                       binopose.video)
     detect_board       corners of one gray image, sub-pixel refined, in board order (geometry.board)
     calibrate_detections  per-camera intrinsics (cv2.calibrateCamera), stereo extrinsics
                        (cv2.stereoCalibrate, intrinsics fixed), outlier frames dropped and re-solved
@@ -19,7 +20,6 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -31,62 +31,7 @@ from binopose.geometry.board import Board, Detection, charuco_board, detect_boar
 from binopose.geometry.rectify import rectified_path, rectify_rig
 from binopose.geometry.rig import Camera, StereoRig, matrix_to_rodrigues, save_rig
 from binopose.io_utils import atomic_write_json
-from binopose.video import IMAGE_SUFFIXES, FrameSource, open_media
-
-# --- frames ------------------------------------------------------------------------------------
-
-
-def _open(path: str | os.PathLike, side: str) -> tuple[FrameSource, list[str]]:
-    """The camera's frame source and a name per frame (file names for a folder)."""
-    if not Path(path).exists():
-        raise BinoposeError(f"{side} camera: no such folder or video: {path}")
-    src = _with_side(side, open_media, path)
-    if src.info.kind == "images":
-        return src, sorted(f.name for f in Path(path).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-    return src, [f"frame {i}" for i in range(src.info.frames)]
-
-
-def _with_side(side: str, fn, *args):
-    try:
-        return fn(*args)
-    except BinoposeError as e:
-        raise BinoposeError(f"{side} camera: {e}") from None
-
-
-def iter_frame_pairs(
-    left: str | os.PathLike, right: str | os.PathLike, every: int = 1
-) -> tuple[int, Iterator[tuple[int, str, np.ndarray, np.ndarray]]]:
-    """Pair the frames of two sources: image folders (sorted by name, matched by position) or videos
-    (every ``every``-th frame, up to the shorter one). Returns (number of pairs, iterator of
-    (index, name, left gray (H, W) uint8, right gray)). Image sizes must not change within a camera.
-    """
-    if every < 1:
-        raise BinoposeError(f"--every must be >= 1, got {every}")
-    if Path(left).resolve() == Path(right).resolve():
-        raise BinoposeError(f"left and right are the same source ({left}); calibration needs two cameras")
-    (src_l, names_l), (src_r, names_r) = _open(left, "left"), _open(right, "right")
-    n_l, n_r = src_l.info.frames, src_r.info.frames
-    if src_l.info.kind == src_r.info.kind == "images" and n_l != n_r:
-        raise BinoposeError(
-            f"the folders hold different numbers of images (left {n_l}, right {n_r}); pairs are "
-            "matched by position, so each left image needs its right partner"
-        )
-    n = min(n_l, n_r)
-    names = [a if a == b else f"{a} | {b}" for a, b in zip(names_l, names_r, strict=False)]
-    return -(-n // every), _pairs(src_l, src_r, names, every)
-
-
-def _pairs(src_l: FrameSource, src_r: FrameSource, names: list[str], every: int) -> Iterator:
-    frames_l, frames_r = src_l.frames(), src_r.frames()
-    while True:
-        pair = _with_side("left", next, frames_l, None), _with_side("right", next, frames_r, None)
-        if pair[0] is None or pair[1] is None:
-            return
-        (i, img_l), (_, img_r) = pair
-        if i % every == 0:
-            name = names[i] if i < len(names) else f"frame {i}"  # a video's frame count may be short
-            yield i, name, cv2.cvtColor(img_l, cv2.COLOR_BGR2GRAY), cv2.cvtColor(img_r, cv2.COLOR_BGR2GRAY)
-
+from binopose.video import iter_frame_pairs
 
 # --- detection and rejection -------------------------------------------------------------------
 
