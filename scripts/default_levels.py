@@ -20,10 +20,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 from binopose.checkpoint import load_model, save_model  # noqa: E402
 from binopose.config import load_config  # noqa: E402
+from binopose.io_utils import atomic_write_json  # noqa: E402
 from binopose.refiner import Refiner  # noqa: E402
 from binopose.train import TrainConfig, load_poses, validation_set  # noqa: E402
 from binopose.validate import START_LEVELS, TRUE_LEVELS, with_default_levels  # noqa: E402
@@ -49,6 +49,33 @@ def _plot(tables: dict[str, list], levels: dict[str, float], path: Path) -> None
     plt.close(fig)
 
 
+def run(model: Path, config: str, json_path: Path, png_path: Path, write: bool = False) -> dict[str, float]:
+    """Choose the levels of ``model`` on the validation poses of ``config``; JSON, PNG, and the model
+    itself with ``write``. Returns the levels per family."""
+    cfg = load_config(TrainConfig, config)
+    _, val_poses = load_poses(cfg)
+    val = validation_set(val_poses, cfg, [], [])
+    refiner = Refiner.load(model)
+    models, tables = with_default_levels(refiner, val["batch"], {"per-view"} if cfg.noise.fit_from else set())
+    levels = {k: m.default_level for k, m in models.items()}
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "command": f"python scripts/default_levels.py {model} --config {config}",
+        "levels": levels,
+        "true_levels": TRUE_LEVELS,
+        "start_levels": START_LEVELS,
+        "tables": tables,
+    }
+    atomic_write_json(json_path, record)
+    _plot(tables, levels, png_path)
+    if write:
+        state, model_config, err = load_model(model)
+        for m in err["models"]:
+            m["default_level"] = levels[m["name"]]
+        save_model(model, state, model_config, err)
+    return levels
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path, help="model folder")
@@ -57,33 +84,8 @@ def main() -> None:
     ap.add_argument("--png", type=Path, default=Path("docs/img/levels.png"))
     ap.add_argument("--write", action="store_true", help="store the levels in the model folder")
     args = ap.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    cfg = load_config(TrainConfig, args.config)
-    _, val_poses = load_poses(cfg)
-    val = validation_set(val_poses, cfg, [], [])
-    refiner = Refiner.load(args.model)
-    models, tables = with_default_levels(refiner, val["batch"], {"per-view"} if cfg.noise.fit_from else set())
-    levels = {k: m.default_level for k, m in models.items()}
-    print(json.dumps(levels))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {
-                "command": "python scripts/default_levels.py " + str(args.model),
-                "levels": levels,
-                "true_levels": TRUE_LEVELS,
-                "start_levels": START_LEVELS,
-                "tables": tables,
-            },
-            indent=1,
-        )
-    )
-    _plot(tables, levels, args.png)
+    print(json.dumps(run(args.model, args.config, args.json, args.png, args.write)))
     if args.write:
-        state, config, err = load_model(args.model)
-        for m in err["models"]:
-            m["default_level"] = levels[m["name"]]
-        save_model(args.model, state, config, err)
         print(f"wrote {args.model}")
 
 

@@ -21,6 +21,7 @@ DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "docs" / "results"
 MHAD = DATA / "mhad_stereo_test.npz"
 SH = DATA / "h36m_sh_train" / "h36m_sh_stereo_train.npz"
+DEFAULT_MODEL = Path("src/binopose/assets/default_model")  # relative to ROOT, the working folder
 
 # (name, data file, command arguments after "binopose eval DATA")
 ROWS: list[tuple[str, Path, str]] = [
@@ -138,6 +139,12 @@ def main_() -> None:
     os.chdir(ROOT)
     if not args.render:
         run_rows(ROWS + ablation_rows(), args.force)
+    if not args.render and (args.force or not (OUT / "levels.json").exists()):
+        from default_levels import run as run_levels  # scripts/default_levels.py
+
+        run_levels(
+            DEFAULT_MODEL, "configs/default.yaml", OUT / "levels.json", ROOT / "docs" / "img" / "levels.png"
+        )
     if args.sensitivity:
         from sensitivity import run as run_sensitivity  # scripts/sensitivity.py
 
@@ -175,7 +182,12 @@ def ablation_plot(rows: dict[str, dict], path: Path) -> None:
 
 # ---------------------------------------------------------------- tables for docs/RESULTS.md
 def load_rows() -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in sorted(OUT.glob("*.json")) if p.stem != "sensitivity"}
+    skip = ("sensitivity", "levels")  # not eval rows
+    return {
+        p.stem: json.loads(p.read_text())
+        for p in sorted(OUT.glob("*.json"))
+        if p.stem not in skip and not p.stem.startswith("bench_")
+    }
 
 
 def fmt_row(label: str, r: dict | None, extra: str = "") -> str:
@@ -326,6 +338,9 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
         "## Sensitivity (synthetic, held-out poses)\n",
         "![sensitivity](img/sensitivity.png)\n",
         commentary.get("sensitivity", ""),
+        "## Default start levels (synthetic, held-out poses)\n",
+        "![levels](img/levels.png)\n",
+        commentary.get("levels", ""),
         "## Training\n",
         commentary.get("training", ""),
     ]

@@ -51,6 +51,23 @@ What fell short of the issues' targets is listed in the last section.
 - dualdiff (30.49 / 31.85 / 23.72) beats the released MPJPE-rel (32.37) but not triangulation's MPJPE
   (28.48) or PA (21.40). K = 3 gives 30.41 / 31.13 / 23.31.
 """,
+    "levels": """\
+The start level for inputs without 2D statistics (`binopose refine`, the raw protocol), per error
+family, chosen when `binopose train` ends (`validate.with_default_levels`); for the shipped model by
+`python scripts/default_levels.py src/binopose/assets/default_model --write`, with the weights
+unchanged. Each cell is refinement MPJPE over that of triangulation of the same input. The inputs are
+the validation poses on virtual rigs, with the family's errors at the true level of the row, and the
+refiner starts at the level of the column.
+- **Stereo-aware family.** Its size is a preset, and such a pair reprojects exactly, so nothing in the
+  input tells its level. The default is the column whose worst excess over the best column is
+  smallest (minimax regret): **0.2**. Starting high costs much more on a quiet detector than starting
+  low costs on a noisy one: at true level 0.1, level 1.0 gives 2.3 times triangulation's error,
+  while level 0.2 is never more than 0.10 (of triangulation's error) behind the best column, at true
+  level 1.4.
+- **At the lowest true levels (0.1–0.2)** every column is worse than triangulation: the model's own
+  floor. At true level 0.1 it gives about 6.2 mm where triangulation gives 5.2.
+- **Per-view family.** It was fitted on a real detector, so it keeps level 1, its measured size.
+""",
     "cross": """\
 - **Statistics:** for each subject, the per-joint profile comes from an error model fitted on the
   other subject's 2D pairs. No 3D ground truth of the test subject is read, and labels are never an
