@@ -161,6 +161,10 @@ above show what a different skeleton definition costs.
 - **Command:** `binopose train --config configs/default.yaml out=runs/v5`.
 - **Time:** 5000 steps of 1024 samples took **31.9 minutes** on the idle 2-core CPU (22:11–22:43,
   2,680 samples/s).
+  - **Rebuilt from scratch** with the same command after the default-level step was added
+    (`binopose train --config configs/default.yaml out=runs/v5_rebuild`, 2026-11-27 23:39:56 to
+    2026-11-28 00:08:07): **28.2 minutes**, of which about 25 s choose the levels. The weights and
+    the error models, levels included, are **identical** to the shipped files, tensor for tensor.
   - On an H100 (`device=cuda`, thinned corpora) the same loop ran at 19,600 samples/s, about 4.5
     minutes for the recipe. See [BENCH_GPU.md](BENCH_GPU.md).
 - **Log:** `docs/img/training_default.png`. The validation MPJPE on held-out poses and virtual
