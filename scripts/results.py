@@ -33,6 +33,7 @@ ROWS: list[tuple[str, Path, str]] = [
     ("mhad_dd_official_k2", MHAD, "--method dualdiff --protocol official --steps 2"),
     ("mhad_dd_official_k3", MHAD, "--method dualdiff --protocol official --steps 3"),
     ("mhad_dd_official_h5mean", MHAD, "--method dualdiff --protocol official --hypotheses 5"),
+    ("mhad_dd_official_nomatch", MHAD, "--method dualdiff --protocol official --no-match-noise"),
     (
         "mhad_dd_official_h5reproj",
         MHAD,
@@ -241,6 +242,10 @@ MHAD_OFFICIAL = [
     ("mhad_dd_official_k3", "binopose dualdiff, K=3"),
     ("mhad_dd_official_h5mean", "binopose dualdiff, H=5, mean"),
     ("mhad_dd_official_h5reproj", "binopose dualdiff, H=5, lowest reprojection error"),
+    (
+        "mhad_dd_official_nomatch",
+        "binopose dualdiff, mean subtracted, scale not used (family's default level)",
+    ),
     ("mhad_dd_raw", "binopose dualdiff, raw protocol (no statistics at all)"),
 ]
 MHAD_XS = [
