@@ -218,6 +218,7 @@ def _set(index, value):
             marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here"),
         ),
         (lambda p: _bad(p), ["--method", "dualdiff", "--level", "calibrated"], "needs a protocol"),
+        (lambda p: _bad(p), ["--method", "dualdiff", "--start-sigma", "-1"], "positive noise level"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make, argv_extra, message):

@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
         if args.steps < 1 or args.hypotheses < 1:
             raise BinoposeError("--steps and --hypotheses must be at least 1")
+        if args.start_sigma is not None and not 0 < args.start_sigma < 100:
+            raise BinoposeError(f"--start-sigma must be a positive noise level, got {args.start_sigma}")
         refiner = Refiner.load(
             args.model,
             steps=args.steps,
