@@ -101,6 +101,13 @@ refiner starts at the level of the column.
 - **Held-out S8, raw protocol:** 35.75 / 41.71 / 29.75 against raw DLT 58.84 / 65.02 / 53.98, i.e.
   −39 % / −36 % / −45 %. The single-frame MLP of `BENCHMARK.md` (synthetic pretraining + real pairs of
   other subjects) reached 35.92 / 41.45 / 30.59 on the same subject.
+- **Sampler variants on S8:**
+  - K = 2 gives 34.07 / 39.75 / 29.61 (−42 % / −39 % / −45 %), and K = 3 gives 34.41 / 40.22 / 29.44.
+  - On the training subjects, more steps are worse (whole file: K = 1 33.43, K = 2 37.84), because
+    K = 1 is where the real pairs were fitted.
+  - Five hypotheses chosen by reprojection error are worse on S8 (36.90).
+  - The default stays K = 1. S8 is the only held-out subject, and choosing K on it would make it a
+    validation set.
 - **Cross-subject, no bias, calibrated level (the default):** 33.59 / 38.02 / 29.66 over the file,
   S8 35.75 (with the matched level: 35.73). The training subjects (S1, S5, S6, S7) come out close to S8 (30.2–34.0).
   With v4, the matched level gave 61.95 on S7, because that model only worked at its single
