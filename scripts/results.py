@@ -331,6 +331,8 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
         "pelvis-relative, PA after similarity Procrustes. Default model: `src/binopose/assets/default_model` "
         "(see [MODEL_CARD.md](MODEL_CARD.md)).\n",
         commentary.get("summary", ""),
+        "## Guarding against overfitting to MHAD\n",
+        commentary.get("guard", ""),
         "## MHAD, official protocol (test-set 2D statistics: for comparison with the paper only)\n",
         table(rows, MHAD_OFFICIAL),
         "\n" + commentary.get("official", ""),
