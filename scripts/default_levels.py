@@ -15,38 +15,12 @@ import argparse
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from binopose.checkpoint import load_model, save_model  # noqa: E402
-from binopose.config import load_config  # noqa: E402
-from binopose.io_utils import atomic_write_json  # noqa: E402
-from binopose.refiner import Refiner  # noqa: E402
-from binopose.train import TrainConfig, load_poses, validation_set  # noqa: E402
-from binopose.validate import START_LEVELS, TRUE_LEVELS, with_default_levels  # noqa: E402
-
-
-def _plot(tables: dict[str, list], levels: dict[str, float], path: Path) -> None:
-    fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4.2), squeeze=False)
-    for ax, (name, table) in zip(axes[0], tables.items()):
-        t = np.asarray(table)
-        im = ax.imshow(t, cmap="RdBu_r", vmin=0.7, vmax=1.3, origin="lower", aspect="auto")
-        for i in range(t.shape[0]):
-            for j in range(t.shape[1]):
-                ax.text(j, i, f"{t[i, j]:.2f}", ha="center", va="center", fontsize=7)
-        ax.set_xticks(range(len(START_LEVELS)), [str(s) for s in START_LEVELS])
-        ax.set_yticks(range(len(TRUE_LEVELS)), [str(s) for s in TRUE_LEVELS])
-        ax.set_xlabel("start level of refinement")
-        ax.set_ylabel("true level of the 2D errors")
-        ax.set_title(f"{name}: MPJPE / triangulation's (default {levels[name]})")
-        fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+from binopose.checkpoint import load_model, save_model
+from binopose.config import load_config
+from binopose.io_utils import atomic_write_json
+from binopose.refiner import Refiner
+from binopose.train import TrainConfig, load_poses, validation_set
+from binopose.validate import START_LEVELS, TRUE_LEVELS, plot_level_tables, with_default_levels
 
 
 def run(model: Path, config: str, json_path: Path, png_path: Path, write: bool = False) -> dict[str, float]:
@@ -67,7 +41,7 @@ def run(model: Path, config: str, json_path: Path, png_path: Path, write: bool =
         "tables": tables,
     }
     atomic_write_json(json_path, record)
-    _plot(tables, levels, png_path)
+    plot_level_tables(tables, levels, png_path)
     if write:
         state, model_config, err = load_model(model)
         for m in err["models"]:

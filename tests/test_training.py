@@ -157,6 +157,7 @@ def test_train_end_to_end(tmp_path):
     assert res.poses.shape == (4, 17, 3) and torch.isfinite(res.poses).all()
     # no family was fitted on a real detector here: both got a level chosen on the validation poses
     levels = json.loads((run / "levels.json").read_text())
+    assert (run / "levels.png").is_file()
     assert set(levels["tables"]) == {"stereo", "per-view"}
     for name, m in ref.error_models.items():
         assert m.default_level == levels[name] and m.default_level in START_LEVELS

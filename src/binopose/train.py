@@ -31,7 +31,7 @@ from binopose.errors import BinoposeError
 from binopose.io_utils import atomic_write, atomic_write_json, atomic_write_text
 from binopose.model import Denoiser, DenoiserConfig
 from binopose.refiner import Refiner
-from binopose.validate import validation_mpjpe, with_default_levels
+from binopose.validate import plot_level_tables, validation_mpjpe, with_default_levels
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     levels, tables = with_default_levels(refiner, val["batch"], {"per-view"} if cfg.noise.fit_from else set())
     models = [levels[m.name] for m in models]
     atomic_write_json(out / "levels.json", {"tables": tables, **{m.name: m.default_level for m in models}})
+    if tables:
+        plot_level_tables(tables, {m.name: m.default_level for m in models}, out / "levels.png")
     return save_model(
         out / "model", _cpu(ema.state_dict()), _model_config(cfg), _error_config(models, weights)
     ).parent

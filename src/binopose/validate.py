@@ -4,6 +4,8 @@ the default start levels chosen on the same poses when training ends."""
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,6 +16,7 @@ from binopose.diffusion.forward import hip_root_profile
 from binopose.diffusion.sampling import refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.geometry import triangulate
+from binopose.io_utils import atomic_write
 from binopose.model import Denoiser
 from binopose.refiner import Refiner
 from binopose.skeleton import root_from_hips
@@ -114,3 +117,29 @@ def with_default_levels(
             level = minimax_level(table)
         models[name] = dataclasses.replace(m, default_level=level)
     return models, tables
+
+
+def plot_level_tables(tables: dict[str, list], levels: dict[str, float], path: str | os.PathLike) -> None:
+    """Draw the tables of :func:`with_default_levels` as heat maps, one per family (PNG at ``path``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4.2), squeeze=False)
+    for ax, (name, table) in zip(axes[0], tables.items()):
+        t = np.asarray(table)
+        im = ax.imshow(t, cmap="RdBu_r", vmin=0.7, vmax=1.3, origin="lower", aspect="auto")
+        for i in range(t.shape[0]):
+            for j in range(t.shape[1]):
+                ax.text(j, i, f"{t[i, j]:.2f}", ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(START_LEVELS)), [str(s) for s in START_LEVELS])
+        ax.set_yticks(range(len(TRUE_LEVELS)), [str(s) for s in TRUE_LEVELS])
+        ax.set_xlabel("start level of refinement")
+        ax.set_ylabel("true level of the 2D errors")
+        ax.set_title(f"{name}: MPJPE / triangulation's (default {levels[name]})")
+        fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
