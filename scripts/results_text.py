@@ -77,8 +77,8 @@ are meant to be fixed without MHAD:
   Measured per joint (mean error, camera frame), at level 0.9 the refiner moves torso joints in
   depth: right hip −19.4 mm, right shoulder −12.8, thorax +12.2, spine −10.5. The means of
   triangulation with the pelvis from the hips stay within 2 mm there. At level 0.1 the refiner's
-  per-joint errors are within about 1 mm of triangulation's. The stereo-aware family's per-joint depth noise at that
-  level is larger than this detector's (see v6 under "What is short").
+  per-joint errors are within about 1 mm of triangulation's. The stereo-aware family's per-joint
+  depth noise at that level is larger than this detector's (see v6 under "What is short").
   K = 2 or 3 is better than K = 1 by about 0.7 mm. Perturbed hypotheses (H = 5) make MHAD worse.
 - The per-joint noise profile comes from the same scale: the pelvis is the noisiest joint, the hips
   among the best.
