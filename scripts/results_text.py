@@ -53,8 +53,9 @@ are meant to be fixed without MHAD:
 - **Validation:** held-out Human3.6M S8 poses and every 10th Bandai-Namco clip, on virtual rigs with
   both error families. The default start levels are chosen on the same poses. For a real detector,
   S8 of the SH file is held out: it is never in the poses, the error model or the real pairs.
-- **Stereo-aware error family:** its sizes follow the measurements that `BENCHMARK.md` publishes
-  ("What the errors look like"). The brief asks for that; no parameter was fitted to MHAD frames.
+- **Stereo-aware error family:** its sizes were set after the measurements that `BENCHMARK.md`
+  publishes ("What the errors look like"), as the brief asks; no parameter was fitted to MHAD frames.
+  Its disparity share is larger than those measurements suggest (v6 under "What is short").
 - **Cross-subject:** everything fitted on the benchmark file (the pelvis bias, the per-joint profile,
   the calibrated start level) uses only the other subject's frames.
 - **Known leaks of attention,** where a choice was made after MHAD numbers had been seen (each is
@@ -63,7 +64,10 @@ are meant to be fixed without MHAD:
     the SH development sweep;
   - the calibrated-level mode was written after the matched-level numbers were seen;
   - the rule behind the stereo family's default level was written after sweeps showed that MHAD
-    prefers low levels.
+    prefers low levels;
+  - v6 (less disparity noise) was trained after a per-joint analysis of MHAD errors. Whether to ship
+    it was decided by a rule committed before it finished training. It failed that rule and was not
+    shipped.
 - **How the hidden files will judge it:** with no statistics (the raw protocol, the shipped model as
   it is), the refiner beats triangulation of the same input on MHAD and on SH on every metric. On
   synthetic input it is worse only for stereo-aware detectors more precise than about 10 mm of 3D
