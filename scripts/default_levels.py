@@ -17,6 +17,7 @@ from pathlib import Path
 
 from binopose.checkpoint import load_model, save_model
 from binopose.config import load_config
+from binopose.data.presets import measured_families
 from binopose.io_utils import atomic_write_json
 from binopose.refiner import Refiner
 from binopose.train import TrainConfig, load_poses, validation_set
@@ -30,7 +31,7 @@ def run(model: Path, config: str, json_path: Path, png_path: Path, write: bool =
     _, val_poses = load_poses(cfg)
     val = validation_set(val_poses, cfg, [], [])
     refiner = Refiner.load(model)
-    models, tables = with_default_levels(refiner, val["batch"], {"per-view"} if cfg.noise.fit_from else set())
+    models, tables = with_default_levels(refiner, val["batch"], measured_families(cfg.noise))
     levels = {k: m.default_level for k, m in models.items()}
     json_path.parent.mkdir(parents=True, exist_ok=True)
     record = {

@@ -20,7 +20,7 @@ from binopose.checkpoint import load_checkpoint, save_checkpoint, save_model
 from binopose.config import to_dict
 from binopose.data.corpora import PoseCorpus, concat, load_corpus, split_by_group
 from binopose.data.noise import ErrorModel2D
-from binopose.data.presets import NoiseConfig, build_error_models
+from binopose.data.presets import NoiseConfig, build_error_models, measured_families
 from binopose.data.real_pairs import RealPairsConfig, load_real_pairs
 from binopose.data.rigs import RigConfig
 from binopose.data.synth import AugmentConfig, make_batch
@@ -233,11 +233,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     # start levels for inputs that come without 2D statistics, on the validation poses
     ema.eval()
     refiner = Refiner(ema, cfg.schedule, {m.name: m for m in models}, device=dev)
-    levels, tables = with_default_levels(refiner, val["batch"], {"per-view"} if cfg.noise.fit_from else set())
-    models = [levels[m.name] for m in models]
-    atomic_write_json(out / "levels.json", {"tables": tables, **{m.name: m.default_level for m in models}})
+    chosen, tables = with_default_levels(refiner, val["batch"], measured_families(cfg.noise))
+    models = [chosen[m.name] for m in models]
+    levels = {m.name: m.default_level for m in models}
+    atomic_write_json(out / "levels.json", {"tables": tables, **levels})
     if tables:
-        plot_level_tables(tables, {m.name: m.default_level for m in models}, out / "levels.png")
+        plot_level_tables(tables, levels, out / "levels.png")
     return save_model(
         out / "model", _cpu(ema.state_dict()), _model_config(cfg), _error_config(models, weights)
     ).parent

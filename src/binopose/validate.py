@@ -22,6 +22,17 @@ from binopose.refiner import Refiner
 from binopose.skeleton import root_from_hips
 
 
+def _noisy_input(batch: CleanBatch, model: ErrorModel2D, level: float, seed: int) -> tuple:
+    """``batch``'s clean 2D plus ``model``'s errors at ``level`` (drawn on the CPU with ``seed``, so every
+    device sees the same), its triangulation, and which poses triangulate."""
+    gen = torch.Generator().manual_seed(seed)
+    sigma = torch.full((batch.X.shape[0],), float(level))
+    e = sample_errors(model, batch.scale_px.cpu(), sigma, gen, with_bias=False).to(batch.u.device)
+    u = batch.u + e.double()
+    tri = triangulate(u, batch.P)
+    return u, tri, torch.isfinite(tri).all(-1).all(-1)
+
+
 @torch.no_grad()
 def validation_mpjpe(net: Denoiser, val: dict, schedule: Schedule) -> dict[str, float]:
     """MPJPE (mm) of plain triangulation and of one-step refinement, per error model."""
@@ -29,15 +40,11 @@ def validation_mpjpe(net: Denoiser, val: dict, schedule: Schedule) -> dict[str, 
     b = val["batch"]
     out = {}
     for m in val["models"]:
-        gen = torch.Generator().manual_seed(val["gen_seed"])
-        e = sample_errors(m, b.scale_px.cpu(), torch.ones(b.X.shape[0]), gen, with_bias=False).to(b.u.device)
-        u = b.u + e.double()
-        tri = triangulate(u, b.P)
+        u, tri, ok = _noisy_input(b, m, 1.0, val["gen_seed"])
         profile = torch.from_numpy(m.joint_profile())
         if net.cfg.root_from_hips:  # as the refiner does
             u = root_from_hips(u)
             profile = hip_root_profile(profile)
-        ok = torch.isfinite(tri).all(-1).all(-1)
 
         def denoise(X, s, B, ev):
             x0, ls = net(X.float(), s.float(), B.float(), ev.float())
@@ -76,11 +83,7 @@ def level_table(refiner: Refiner, batch: CleanBatch, model: ErrorModel2D, seed: 
     out = np.empty((len(TRUE_LEVELS), len(START_LEVELS)))
     try:
         for i, t in enumerate(TRUE_LEVELS):
-            gen = torch.Generator().manual_seed(seed)
-            sigma = torch.full((batch.X.shape[0],), t)
-            u = batch.u + sample_errors(model, batch.scale_px, sigma, gen, with_bias=False).double()
-            tri = triangulate(u, batch.P)
-            ok = torch.isfinite(tri).all(-1).all(-1)
+            u, tri, ok = _noisy_input(batch, model, t, seed)
             base = float((tri[ok] - batch.X[ok]).norm(dim=-1).mean())
             for j, s in enumerate(START_LEVELS):
                 refiner.start_sigma = s

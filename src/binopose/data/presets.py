@@ -76,6 +76,11 @@ def stereo_model(cfg: NoiseConfig, profile_from: ErrorModel2D) -> ErrorModel2D:
     )
 
 
+def measured_families(cfg: NoiseConfig) -> set[str]:
+    """The families whose size was fitted on a real detector (the others' sizes are presets)."""
+    return {"per-view"} if cfg.fit_from else set()
+
+
 def build_error_models(cfg: NoiseConfig) -> tuple[list[ErrorModel2D], list[float]]:
     pv = per_view_model(cfg)
     return [stereo_model(cfg, pv), pv], [cfg.stereo_weight, 1 - cfg.stereo_weight]
