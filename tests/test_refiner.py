@@ -227,3 +227,23 @@ def test_error_model_default_level_is_checked():
     assert ErrorModel2D.from_dict({k: v for k, v in d.items() if k != "default_level"}).default_level == 1.0
     with pytest.raises(ValueError, match="default_level"):
         ErrorModel2D.from_dict({**d, "default_level": 0.0})
+
+
+def test_out_level_scales_the_correction_with_the_noise_level():
+    torch.manual_seed(1)
+    plain = Denoiser(tiny_model_config())
+    with torch.no_grad():
+        for p in plain.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    scaled = Denoiser(tiny_model_config(out_level=0.3))
+    scaled.load_state_dict(plain.state_dict())
+    X = stereo_views(6, 0)[0].double()
+    B = torch.full((6,), 300.0)
+    for s in (0.01, 0.2, 1.0, 2.5):
+        sigma = torch.full((6,), s)
+        step_plain = plain.eval()(X, sigma, B)[0] - X
+        step_scaled = scaled.eval()(X, sigma, B)[0] - X
+        assert step_plain.abs().max() > 1.0  # the network does move the pose
+        torch.testing.assert_close(step_scaled, step_plain * (s / (s + 0.3)))
+    with pytest.raises(BinoposeError, match="out_level"):
+        Denoiser(tiny_model_config(out_level=-0.1))

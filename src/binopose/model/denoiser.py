@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from binopose.errors import BinoposeError
 from binopose.model.graph import Block, sinusoidal
 from binopose.skeleton import NUM_JOINTS
 
@@ -36,11 +37,16 @@ class DenoiserConfig:
     evidence_2d: bool = True  # per-joint 2D evidence: reprojection residuals and confidence
     noise_profile: bool = True  # per-joint evidence also holds the joint's relative 2D noise size
     root_from_hips: bool = True  # the input pelvis is the hips' midpoint (skeleton.root_from_hips)
+    # > 0: the predicted correction is scaled by sigma / (sigma + out_level), so that it vanishes with the
+    # noise level and a nearly clean input is returned nearly unchanged (0: unscaled, as models before v7)
+    out_level: float = 0.0
 
 
 class Denoiser(nn.Module):
     def __init__(self, cfg: DenoiserConfig) -> None:
         super().__init__()
+        if not cfg.out_level >= 0:
+            raise BinoposeError(f"model.out_level must be 0 or more, got {cfg.out_level}")
         self.cfg = cfg
         n_cond = 1 + int(cfg.z_embedding) + int(cfg.basel_norm)
         emb = 32
@@ -96,7 +102,11 @@ class Denoiser(nn.Module):
         for block in self.blocks:
             h = block(h, cond)
         out = self.out(self.norm(h))
-        x0 = (rel + out[..., :3].to(X.dtype)) / scale + center
+        step = out[..., :3].to(X.dtype)
+        if self.cfg.out_level > 0:
+            s = sigma.to(X.dtype)[:, None, None]
+            step = step * (s / (s + self.cfg.out_level))
+        x0 = (rel + step) / scale + center
         return x0, out[..., 3] + math.log(0.03)
 
 
