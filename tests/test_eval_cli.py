@@ -287,3 +287,21 @@ def test_calibrated_level_is_chosen_on_the_other_subjects(tmp_path, capsys):
         assert _run([*argv, "--bias", "none", *extra, "--json", str(out_json)], capsys)[0] == 0
         got[extra[0]] = json.loads(out_json.read_text())["mpjpe_mm"]
     assert got["--level"] < got["--no-match-noise"]
+
+
+def test_compile_flag_reaches_the_refiner_and_its_failure_is_one_line(tmp_path, capsys, monkeypatch):
+    path = _write(tmp_path, make_benchmark(noise_px=1.0, n_per=2))
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda net, dynamic: compiled.append(net) or net)
+    code, out, _ = _run(["eval", str(path), "--method", "dualdiff", "--compile"], capsys)
+    assert code == 0 and "MPJPE" in out and len(compiled) == 1
+
+    def broken(net, dynamic):
+        def call(*args):
+            raise RuntimeError("inductor exploded\ntraceback-like detail")
+
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    code, _, err = _run(["eval", str(path), "--method", "dualdiff", "--compile"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "torch.compile failed" in err, err

@@ -259,3 +259,21 @@ def test_pipeline_on_image_folders(scene):
     s = run_pipeline(d / "l", d / "r", rig, d / "img", cfg, factory, fps=30.0, viz=False, progress=False)
     assert s["frames"] == N and s["fps"] == 30.0
     np.testing.assert_allclose(load_poses(d / "img" / "poses_3d.csv").poses[2:-2], X[2:-2], atol=2.0)
+
+
+def test_cli_refine_compile_failure_is_named(scene, capsys, monkeypatch):
+    d, rig, X, uv, *_ = scene
+    from binopose.io import save_keypoints_2d
+
+    def broken(net, dynamic):
+        def call(*args):
+            raise RuntimeError("no working C++ compiler\nmore lines")
+
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    save_keypoints_2d(d / "kp.json", Keypoints2D(uv, np.ones(uv.shape[:-1])))
+    argv = ("refine", str(d / "kp.json"), "--rig", str(d / "rig.toml"), "--out", str(d / "c.csv"))
+    code, _, err = _cli(capsys, *argv, "--compile")
+    assert code == 2 and err.count("\n") == 1 and "torch.compile failed" in err, err
+    assert "cannot load the refiner model" not in err and not (d / "c.csv").exists()

@@ -15,7 +15,7 @@ from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import Camera, StereoRig
 from binopose.model import Denoiser
-from binopose.refiner import Refiner, camera_baseline
+from binopose.refiner import CompileError, Refiner, camera_baseline
 from binopose.skeleton import root_from_hips
 
 N = 40
@@ -247,3 +247,28 @@ def test_out_level_scales_the_correction_with_the_noise_level():
         torch.testing.assert_close(step_scaled, step_plain * (s / (s + 0.3)))
     with pytest.raises(BinoposeError, match="out_level"):
         Denoiser(tiny_model_config(out_level=-0.1))
+
+
+def test_compile_is_checked_when_the_refiner_is_built(monkeypatch):
+    calls = []
+
+    def working(net, dynamic):
+        calls.append(dynamic)
+        return net
+
+    monkeypatch.setattr(torch, "compile", working)
+    _, P, u = noisy_input(8)
+    plain = make_refiner().refine(u, P).poses
+    torch.testing.assert_close(make_refiner(compile=True).refine(u, P).poses, plain)
+    assert calls == [True]
+
+    def broken(net, dynamic):
+        def call(*args):
+            raise RuntimeError("no C++ compiler found\nlong inductor report")
+
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    with pytest.raises(CompileError, match="torch.compile failed on this machine") as e:
+        make_refiner(compile=True)
+    assert "no C++ compiler found" in str(e.value) and "\n" not in str(e.value)

@@ -43,6 +43,7 @@ class LiftConfig:
     beta: float = 0.005  # One-Euro: cutoff increase per mm/s of joint speed
     lr_fix: bool = True  # swap the right view's left/right labels where that makes the views agree
     device: str = "cpu"  # where the refiner runs: cpu, cuda, cuda:N or auto
+    compile: bool = False  # torch.compile the refiner's network (for large inputs)
 
 
 # --- 2D -> 3D ----------------------------------------------------------------------------------------
@@ -95,16 +96,19 @@ def reprojection_uncertainty(X: torch.Tensor, uv: torch.Tensor, P: torch.Tensor,
     return e * X[..., 2].abs() / fx
 
 
-def load_refiner(model: str | None, device: str = "cpu"):
-    """The Dual-Diffusion refiner (``model`` None = the default shipped with binopose) on ``device``."""
+def load_refiner(model: str | None, device: str = "cpu", compile: bool = False):
+    """The Dual-Diffusion refiner (``model`` None = the default shipped with binopose) on ``device``,
+    its network compiled with ``compile``."""
     try:
-        from binopose.refiner import Refiner
+        from binopose.refiner import CompileError, Refiner
     except ImportError as e:
         raise BinoposeError(
             f"refinement needs binopose.refiner, which cannot be imported ({e}); use --no-refine"
         ) from None
     try:
-        return Refiner.load(model, device=device)
+        return Refiner.load(model, device=device, compile=compile)
+    except CompileError:
+        raise
     except BinoposeError as e:
         raise BinoposeError(
             f"cannot load the refiner model: {e} (give --model PATH, or --no-refine)"
@@ -177,7 +181,7 @@ def lift(
         t1 = time.perf_counter()
         ok = torch.isfinite(X).all(-1).all(-1)  # the refiner gets complete poses only
         if ok.any():
-            res = (refiner or load_refiner(cfg.model, cfg.device)).refine(
+            res = (refiner or load_refiner(cfg.model, cfg.device, cfg.compile)).refine(
                 uv[ok].float(), rig, conf[ok].float()
             )
             X[ok] = res.poses.detach().double()
@@ -228,7 +232,7 @@ def run_pipeline(
     rate = src_l.info.fps
     factory = detector_factory or make_detector
     refiner = (
-        load_refiner(cfg.model, cfg.device) if cfg.refine else None
+        load_refiner(cfg.model, cfg.device, cfg.compile) if cfg.refine else None
     )  # fail before the long detection step
     detectors = (factory(), factory())
     try:

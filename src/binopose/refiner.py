@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from binopose.config import from_dict
 from binopose.data.noise import ErrorModel2D, pose_scale_px
@@ -28,6 +28,7 @@ from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.geometry.rig import StereoRig
 from binopose.model import Denoiser, DenoiserConfig
+from binopose.model.denoiser import EVIDENCE_DIM
 from binopose.skeleton import LEFT_HIP, NUM_JOINTS, RIGHT_HIP, ROOT, root_from_hips
 
 #: relative reprojection residual below which an input is taken to come from a stereo-aware detector
@@ -43,6 +44,28 @@ def camera_baseline(P: Tensor) -> Tensor:
     M, p4 = P[..., :3].double(), P[..., 3:].double()
     C = -torch.linalg.solve(M, p4).squeeze(-1)
     return (C[..., 0, :] - C[..., 1, :]).norm(dim=-1)
+
+
+class CompileError(BinoposeError):
+    """``torch.compile`` does not work on this machine."""
+
+
+def _compiled(net: nn.Module, device: torch.device) -> nn.Module:
+    """``torch.compile`` of ``net``, compiled now on a small batch: a machine that cannot compile (no C++
+    compiler, an unsupported GPU) fails here with one line, not at the first pose."""
+    compiled = torch.compile(net, dynamic=True)
+    try:
+        with torch.inference_mode():  # as refine() calls it (another mode would compile it again)
+            X = torch.zeros(4, NUM_JOINTS, 3, device=device)
+            X[..., 2] = 3000.0
+            ev = torch.zeros(4, NUM_JOINTS, EVIDENCE_DIM, device=device)
+            compiled(X, torch.ones(4, device=device), torch.full((4,), 300.0, device=device), ev)
+    except Exception as e:  # torch raises many kinds here (inductor, dynamo, the C++ toolchain)
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CompileError(
+            f"torch.compile failed on this machine ({first[:200]}); run without compile"
+        ) from None
+    return compiled  # type: ignore[return-value]
 
 
 @dataclass
@@ -74,7 +97,7 @@ class Refiner:
             self.net_chunk = self.chunk if gpu else 512
         self.net.to(self.device)
         if self.compile:
-            self.net = torch.compile(self.net, dynamic=True)  # type: ignore[assignment]
+            self.net = _compiled(self.net, self.device)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, **options: object) -> Refiner:

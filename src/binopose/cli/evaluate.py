@@ -53,6 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--device", default="cpu", help="where the refiner runs: cpu, cuda, cuda:N or auto (default cpu)"
     )
+    g.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the network (faster on large files; ~20 s to start)",
+    )
     g.add_argument("--hypotheses", type=int, default=1, metavar="H", help="hypotheses per pose (default: 1)")
     g.add_argument(
         "--aggregate", default="mean", choices=("mean", "reprojection"), help="how to merge hypotheses"
@@ -112,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             start_sigma=args.start_sigma,
             noise_kind=args.noise_kind,
             device=args.device,
+            compile=args.compile,
         )
         method = dualdiff_method(refiner, args.bias, match_noise=not args.no_match_noise, level=args.level)
     else:
