@@ -50,12 +50,13 @@ class CompileError(BinoposeError):
     """``torch.compile`` does not work on this machine."""
 
 
-def _compiled(net: nn.Module, device: torch.device) -> nn.Module:
+def _compiled(net: nn.Module, device: torch.device, bfloat16: bool) -> nn.Module:
     """``torch.compile`` of ``net``, compiled now on a small batch: a machine that cannot compile (no C++
     compiler, an unsupported GPU) fails here with one line, not at the first pose."""
     compiled = torch.compile(net, dynamic=True)
     try:
-        with torch.inference_mode():  # as refine() calls it (another mode would compile it again)
+        # as refine() calls it (inference mode, autocast or not): another mode would compile it again
+        with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bfloat16):
             X = torch.zeros(4, NUM_JOINTS, 3, device=device)
             X[..., 2] = 3000.0
             ev = torch.zeros(4, NUM_JOINTS, EVIDENCE_DIM, device=device)
@@ -97,7 +98,7 @@ class Refiner:
             self.net_chunk = self.chunk if gpu else 512
         self.net.to(self.device)
         if self.compile:
-            self.net = _compiled(self.net, self.device)
+            self.net = _compiled(self.net, self.device, self.precision == "bfloat16")
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, **options: object) -> Refiner:
