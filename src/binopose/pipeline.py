@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,6 +30,9 @@ from binopose.io import Keypoints2D, Poses3D
 from binopose.pair_detection import check_sizes, detect_pair
 from binopose.skeleton import flip_permutation
 from binopose.video import open_media
+
+if TYPE_CHECKING:
+    from binopose.refiner import Refiner
 
 SMOOTHERS = ("none", "oneeuro")
 KEYPOINTS_FILE = "keypoints_2d.npz"
@@ -96,7 +100,7 @@ def reprojection_uncertainty(X: torch.Tensor, uv: torch.Tensor, P: torch.Tensor,
     return e * X[..., 2].abs() / fx
 
 
-def load_refiner(model: str | None, device: str = "cpu", compile: bool = False):
+def load_refiner(model: str | None, device: str = "cpu", compile: bool = False) -> Refiner:
     """The Dual-Diffusion refiner (``model`` None = the default shipped with binopose) on ``device``,
     its network compiled with ``compile``."""
     try:
