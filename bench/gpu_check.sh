@@ -30,6 +30,8 @@ stage eval_official 60 $PY -m binopose eval .gpu/mhad_stereo_test.npz --method d
 # 2. refinement speed (triangulate, denoise, project), inputs and results on the CPU
 stage bench_refine 150 $PY bench/refine.py --device cuda --model src/binopose/assets/default_model \
   --batches 1 4096 65536 262144 1048576 --million 1000000 --json "$R/bench_refine.json"
+stage bench_refine_compile 120 $PY bench/refine.py --device cuda --model src/binopose/assets/default_model \
+  --compile --batches 1048576 --million 0 --no-extras --json "$R/bench_refine_compile.json"
 # 3. training speed (batch generation on the GPU included)
 stage bench_train 90 $PY bench/train.py --device cuda --batches 4096 16384 65536 --steps 5 \
   --json "$R/bench_train.json"
