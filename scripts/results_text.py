@@ -36,8 +36,8 @@ offsets, and real Stacked-Hourglass pairs of S1/S5/S6/S7 mixed into training at 
 - **Ablations:** the dual forward process (2D noise triangulated) against isotropic 3D noise, the
   Z-embedding and the definition offsets each matter on both test sets; see the ablation section.
 - **GPU:** training and refinement run on a CUDA GPU too, with the same results. On an H100,
-  refinement runs at 740,000 poses/s, or 1,000,000 with `torch.compile`, and training at 317,000
-  samples/s. See [BENCH_GPU.md](BENCH_GPU.md).
+  refinement runs at 740,000 poses/s, or 1,000,000 with `torch.compile` (`binopose eval/refine
+  --compile`), and training at 317,000 samples/s. See [BENCH_GPU.md](BENCH_GPU.md).
 
 What fell short of the issues' targets is listed in the last section.
 """,
