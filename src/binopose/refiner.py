@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from binopose.config import from_dict
 from binopose.data.noise import ErrorModel2D, pose_scale_px
@@ -50,25 +50,6 @@ class CompileError(BinoposeError):
     """``torch.compile`` does not work on this machine."""
 
 
-def _compiled(net: nn.Module, device: torch.device, bfloat16: bool) -> nn.Module:
-    """``torch.compile`` of ``net``, compiled now on a small batch: a machine that cannot compile (no C++
-    compiler, an unsupported GPU) fails here with one line, not at the first pose."""
-    compiled = torch.compile(net, dynamic=True)
-    try:
-        # as refine() calls it (inference mode, autocast or not): another mode would compile it again
-        with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bfloat16):
-            X = torch.zeros(4, NUM_JOINTS, 3, device=device)
-            X[..., 2] = 3000.0
-            ev = torch.zeros(4, NUM_JOINTS, EVIDENCE_DIM, device=device)
-            compiled(X, torch.ones(4, device=device), torch.full((4,), 300.0, device=device), ev)
-    except Exception as e:  # torch raises many kinds here (inductor, dynamo, the C++ toolchain)
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise CompileError(
-            f"torch.compile failed on this machine ({first[:200]}); run without compile"
-        ) from None
-    return compiled  # type: ignore[return-value]
-
-
 @dataclass
 class Refiner:
     net: Denoiser
@@ -98,7 +79,25 @@ class Refiner:
             self.net_chunk = self.chunk if gpu else 512
         self.net.to(self.device)
         if self.compile:
-            self.net = _compiled(self.net, self.device, self.precision == "bfloat16")
+            self.net = torch.compile(self.net, dynamic=True)  # type: ignore[assignment]
+            self._compile_now()
+
+    def _compile_now(self) -> None:
+        """Run the compiled network once on a small batch, the way :meth:`refine` calls it (inference
+        mode, the same autocast): the first real batch does not compile again, and a machine that cannot
+        compile (no C++ compiler, an unsupported GPU) fails here with one line, not at the first pose."""
+        n, dev = 4, self.device
+        try:
+            with torch.inference_mode():
+                X = torch.zeros(n, NUM_JOINTS, 3, device=dev)
+                X[..., 2] = 3000.0
+                ev = torch.zeros(n, NUM_JOINTS, EVIDENCE_DIM, device=dev)
+                self._denoise(X, torch.ones(n, device=dev), torch.full((n,), 300.0, device=dev), ev)
+        except Exception as e:  # torch raises many kinds here (inductor, dynamo, the C++ toolchain)
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise CompileError(
+                f"torch.compile failed on this machine ({first[:200]}); run without compile"
+            ) from None
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, **options: object) -> Refiner:
