@@ -100,9 +100,9 @@ def reprojection_uncertainty(X: torch.Tensor, uv: torch.Tensor, P: torch.Tensor,
     return e * X[..., 2].abs() / fx
 
 
-def load_refiner(model: str | None, device: str = "cpu", compile: bool = False) -> Refiner:
-    """The Dual-Diffusion refiner (``model`` None = the default shipped with binopose) on ``device``,
-    its network compiled with ``compile``."""
+def load_refiner(cfg: LiftConfig) -> Refiner:
+    """The Dual-Diffusion refiner of ``cfg``: its model (None = the default shipped with binopose), on its
+    device, compiled or not."""
     try:
         from binopose.refiner import CompileError, Refiner
     except ImportError as e:
@@ -110,7 +110,7 @@ def load_refiner(model: str | None, device: str = "cpu", compile: bool = False) 
             f"refinement needs binopose.refiner, which cannot be imported ({e}); use --no-refine"
         ) from None
     try:
-        return Refiner.load(model, device=device, compile=compile)
+        return Refiner.load(cfg.model, device=cfg.device, compile=cfg.compile)
     except CompileError:
         raise
     except BinoposeError as e:
@@ -185,9 +185,7 @@ def lift(
         t1 = time.perf_counter()
         ok = torch.isfinite(X).all(-1).all(-1)  # the refiner gets complete poses only
         if ok.any():
-            res = (refiner or load_refiner(cfg.model, cfg.device, cfg.compile)).refine(
-                uv[ok].float(), rig, conf[ok].float()
-            )
+            res = (refiner or load_refiner(cfg)).refine(uv[ok].float(), rig, conf[ok].float())
             X[ok] = res.poses.detach().double()
             unc[ok] = res.uncertainty.detach().double()
         info.update(
@@ -235,9 +233,7 @@ def run_pipeline(
     check_sizes(src_l, src_r, rig)
     rate = src_l.info.fps
     factory = detector_factory or make_detector
-    refiner = (
-        load_refiner(cfg.model, cfg.device, cfg.compile) if cfg.refine else None
-    )  # fail before the long detection step
+    refiner = load_refiner(cfg) if cfg.refine else None  # fail before the long detection step
     detectors = (factory(), factory())
     try:
         kp, det = detect_pair(

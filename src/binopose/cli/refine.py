@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         compile=args.compile,
     )
     # loaded here, not on demand in lift: a bad model fails even when nothing is refinable
-    refiner = load_refiner(cfg.model, cfg.device, cfg.compile) if cfg.refine else None
+    refiner = load_refiner(cfg) if cfg.refine else None
     poses, info = lift(kp, rig, cfg, args.fps, ideal=args.ideal, refiner=refiner)
     save_poses(args.out, poses)
     print(
