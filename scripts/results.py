@@ -186,7 +186,7 @@ def ablation_plot(rows: dict[str, dict], path: Path) -> None:
 
 # ---------------------------------------------------------------- tables for docs/RESULTS.md
 def load_rows() -> dict[str, dict]:
-    skip = ("sensitivity", "levels")  # not eval rows
+    skip = ("sensitivity", "levels", "joint_bias")  # not eval rows
     return {
         p.stem: json.loads(p.read_text())
         for p in sorted(OUT.glob("*.json"))
