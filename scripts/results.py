@@ -65,6 +65,10 @@ ROWS: list[tuple[str, Path, str]] = [
         "--method dualdiff --protocol cross-subject --bias none --level matched --body-offsets",
     ),
     ("mhad_dd_raw", MHAD, "--method dualdiff --protocol raw"),
+    ("mhad_dd_official_none", MHAD, "--method dualdiff --protocol official --bias none"),
+    ("mhad_dd_official_calbias", MHAD, "--method dualdiff --protocol official --bias calibrated"),
+    ("mhad_dd_xs_mean", MHAD, "--method dualdiff --protocol cross-subject --bias mean"),
+    ("mhad_dd_xs_calbias", MHAD, "--method dualdiff --protocol cross-subject --bias calibrated"),
     ("sh_tri_raw", SH, "--method triangulate --protocol raw"),
     ("sh_tri_raw_hips", SH, "--method triangulate --protocol raw --root hips"),
     ("sh_dd_raw", SH, "--method dualdiff --protocol raw"),
@@ -85,6 +89,12 @@ ROWS: list[tuple[str, Path, str]] = [
         SH,
         "--method dualdiff --protocol cross-subject --bias none --level matched --body-offsets",
     ),
+    ("sh_dd_xs_mean_cal", SH, "--method dualdiff --protocol cross-subject --bias mean"),
+    ("sh_dd_xs_calbias", SH, "--method dualdiff --protocol cross-subject --bias calibrated"),
+    ("sh_tri_official", SH, "--method triangulate --protocol official"),
+    ("sh_dd_official", SH, "--method dualdiff --protocol official"),
+    ("sh_dd_official_none", SH, "--method dualdiff --protocol official --bias none"),
+    ("sh_dd_official_calbias", SH, "--method dualdiff --protocol official --bias calibrated"),
 ]
 ABLATIONS = ("base", "no_zemb", "no_basel", "loss2d", "noise3d", "no_profile", "no_hiproot", "no_defoffset")
 
@@ -250,6 +260,8 @@ MHAD_OFFICIAL = [
         "binopose dualdiff, mean subtracted, scale not used (family's default level)",
     ),
     ("mhad_dd_raw", "binopose dualdiff, raw protocol (no statistics at all)"),
+    ("mhad_dd_official_none", "binopose dualdiff, scale used, mean not subtracted"),
+    ("mhad_dd_official_calbias", "binopose dualdiff, calibrated bias (tried, not the default)"),
 ]
 MHAD_XS = [
     ("mhad_tri_xs_none", "triangulation (no bias)"),
@@ -262,6 +274,8 @@ MHAD_XS = [
     ("mhad_dd_xs_root_k3", "dualdiff K=3, start level matched"),
     ("mhad_dd_xs_root_offsets", "dualdiff + body-frame offsets of the other subject"),
     ("mhad_dd_xs_none_offsets", "dualdiff, no bias + body-frame offsets"),
+    ("mhad_dd_xs_mean", "dualdiff, mean 2D bias of the other subject (the CLI default until 2026-11-28)"),
+    ("mhad_dd_xs_calbias", "dualdiff, calibrated bias (tried, not the default)"),
 ]
 SH_XS = [
     ("sh_tri_raw", "triangulation, raw"),
@@ -282,6 +296,16 @@ SH_S8 = [
     ("sh_dd_raw_k3", "dualdiff, raw, K=3"),
     ("sh_dd_raw_h5reproj", "dualdiff, raw, H=5, lowest reprojection error"),
     ("sh_dd_xs_none_cal", "dualdiff, cross-subject, calibrated level"),
+]
+
+SH_S8_BIAS = [
+    ("sh_dd_xs_none_cal", "cross-subject, no bias (= root, the default)"),
+    ("sh_dd_xs_mean_cal", "cross-subject, mean 2D bias of the other subjects (the default until 2026-11-28)"),
+    ("sh_dd_xs_calbias", "cross-subject, calibrated bias"),
+    ("sh_tri_official", "triangulation, official (test-set mean subtracted)"),
+    ("sh_dd_official", "official, test-set mean subtracted (the default)"),
+    ("sh_dd_official_none", "official, mean not subtracted"),
+    ("sh_dd_official_calbias", "official, calibrated bias"),
 ]
 
 
@@ -354,6 +378,8 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
         table(rows, SH_XS),
         "\nHeld-out S8 only (the honest number), sampler variants:\n",
         table(subject_rows(rows, SH_S8, "S8"), SH_S8),
+        "\nHeld-out S8, the 2D bias modes of dualdiff (`--bias`):\n",
+        table(subject_rows(rows, SH_S8_BIAS, "S8"), SH_S8_BIAS),
         "\nPer subject, dualdiff (default: no bias, start level calibrated on the other subjects):\n",
         subject_table(sh),
         "\nPer subject, dualdiff + body-frame offsets:\n",

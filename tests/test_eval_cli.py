@@ -4,6 +4,7 @@ and on bad input (one line on stderr, exit code 2, no traceback)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -305,3 +306,55 @@ def test_compile_flag_reaches_the_refiner_and_its_failure_is_one_line(tmp_path, 
     monkeypatch.setattr(torch, "compile", broken)
     code, _, err = _run(["eval", str(path), "--method", "dualdiff", "--compile"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "torch.compile failed" in err, err
+
+
+@pytest.mark.parametrize("protocol", ["official", "cross-subject"])
+def test_calibrated_bias_does_not_correct_twice(tmp_path, protocol):
+    """A method that has learnt its detector's bias (here: it subtracts the true 3 px itself) is off when
+    the protocol's mean is subtracted as well, and right with the calibrated shift."""
+    from binopose.data.benchmark import load_benchmark
+    from binopose.evaluate import evaluate, triangulation_method, with_calibrated_bias
+
+    bench = load_benchmark(_write(tmp_path, make_benchmark(bias_px=3.0)))
+
+    def learnt(bias: str):
+        inner = triangulation_method(bias)
+        return lambda b, stats: inner(replace(b, kp2d_pred=b.kp2d_pred - 3.0), stats)
+
+    twice, _ = evaluate(bench, learnt("mean"), protocol)
+    calibrated, _ = evaluate(bench, with_calibrated_bias(learnt("none")), protocol)
+    assert twice["mpjpe_mm"] > 5.0
+    assert calibrated["mpjpe_mm"] < 0.05
+
+
+def test_calibrated_bias_needs_statistics(tmp_path, capsys):
+    data = _write(tmp_path, make_benchmark(bias_px=3.0))
+    got = []
+    for bias in ("calibrated", "none"):  # the raw protocol ignores any bias mode, as documented
+        out_json = tmp_path / f"{bias}.json"
+        argv = ["eval", str(data), "--protocol", "raw", "--bias", bias, "--json", str(out_json)]
+        assert _run(argv, capsys)[0] == 0
+        got.append(json.loads(out_json.read_text())["mpjpe_mm"])
+    assert got[0] == got[1] > 5.0
+    from binopose.data.benchmark import load_benchmark
+    from binopose.errors import BinoposeError
+    from binopose.evaluate import triangulation_method, with_calibrated_bias
+
+    with pytest.raises(BinoposeError, match="needs a protocol with 2D error statistics"):
+        with_calibrated_bias(triangulation_method("none"))(load_benchmark(data), None)
+
+
+@pytest.mark.parametrize(
+    ("method", "protocol", "bias"),
+    [
+        ("dualdiff", "cross-subject", "root"),
+        ("dualdiff", "official", "mean"),
+        ("triangulate", "cross-subject", "mean"),
+    ],
+)
+def test_default_bias_depends_on_method_and_protocol(tmp_path, capsys, method, protocol, bias):
+    data = _write(tmp_path, make_benchmark(noise_px=1.0, n_per=4))
+    out_json = tmp_path / "out.json"
+    argv = ["eval", str(data), "--method", method, "--protocol", protocol, "--json", str(out_json)]
+    assert _run(argv, capsys)[0] == 0
+    assert json.loads(out_json.read_text())["bias"] == bias

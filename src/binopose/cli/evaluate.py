@@ -12,10 +12,12 @@ from binopose.errors import BinoposeError
 from binopose.evaluate import (
     BIAS_MODES,
     ROOT_MODES,
+    default_bias,
     dualdiff_method,
     evaluate,
     triangulation_method,
     with_body_offsets,
+    with_calibrated_bias,
 )
 from binopose.io_utils import atomic_write_json
 from binopose.metrics import format_table
@@ -33,10 +35,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocol", default="raw", help=f"{', '.join(PROTOCOLS)} (default: raw)")
     p.add_argument(
         "--bias",
-        default="mean",
+        default=None,
         choices=BIAS_MODES,
-        help="2D bias to subtract when the protocol provides one: mean (all joints), root (pelvis only), none "
-        "(default: mean; ignored under raw)",
+        help="2D bias to subtract when the protocol provides one: mean (all joints), root (pelvis only), none, "
+        "or calibrated (the input shift that leaves the method's outputs without mean 2D error on the frames "
+        "the protocol allows fitting on). Default: mean, except dualdiff under cross-subject: root (the "
+        "model has learnt the biases of the detector it trained on, and other subjects' per-joint biases "
+        "need not transfer). Ignored under raw",
     )
     p.add_argument(
         "--root",
@@ -102,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
     if args.method not in METHODS:
         raise BinoposeError(f"unknown method {args.method!r} (expected one of: {', '.join(METHODS)})")
     bench = load_benchmark(args.data)
+    if args.bias is None:
+        args.bias = default_bias(args.method, args.protocol)
+    inner_bias = "none" if args.bias == "calibrated" else args.bias
     if args.method == "dualdiff":
         from binopose.refiner import Refiner
 
@@ -119,9 +127,11 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             compile=args.compile,
         )
-        method = dualdiff_method(refiner, args.bias, match_noise=not args.no_match_noise, level=args.level)
+        method = dualdiff_method(refiner, inner_bias, match_noise=not args.no_match_noise, level=args.level)
     else:
-        method = triangulation_method(args.bias, args.root)
+        method = triangulation_method(inner_bias, args.root)
+    if args.bias == "calibrated" and args.protocol != "raw":
+        method = with_calibrated_bias(method)
     if args.body_offsets:
         if args.protocol != "cross-subject":
             raise BinoposeError("--body-offsets is only allowed under --protocol cross-subject")

@@ -14,7 +14,7 @@ Labels (``subject``, ``action``) are only used to split folds and tables, never 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +81,10 @@ class StereoBenchmark:
         K = self.K.astype(np.float64)
         P = np.stack([K[:, 0] @ Rt_left, K[:, 1] @ Rt_right], axis=1)
         return torch.tensor(P, dtype=dtype)
+
+    def blind(self) -> StereoBenchmark:
+        """The same frames without their ground truth (what a method may see)."""
+        return replace(self, kp2d_gt=None, kp3d_gt=None)
 
     def subset(self, index: np.ndarray) -> StereoBenchmark:
         def take(a: np.ndarray | None) -> np.ndarray | None:
