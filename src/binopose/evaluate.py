@@ -219,9 +219,9 @@ def with_calibrated_bias(method: Method, iterations: int = 3) -> Method:
             target = np.nanmean(fit.kp2d_pred.astype(np.float64), 0) - stats.mean_px
         P = fit.projection_matrices()
 
-        def run(frames: StereoBenchmark, shift: np.ndarray, known: StereoBenchmark | None) -> np.ndarray:
+        def run(frames: StereoBenchmark, shift: np.ndarray, others: StereoBenchmark | None) -> np.ndarray:
             # the method's own fitting (a calibrated start level) sees the other frames shifted alike
-            inner = stats if known is None else replace(stats, frames=_shifted(known, shift))
+            inner = stats if others is None else replace(stats, frames=_shifted(others, shift))
             return np.asarray(method(_shifted(frames, shift), inner), np.float64)
 
         shift = np.asarray(stats.mean_px, np.float64).copy()
