@@ -14,26 +14,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 from loo import leave_one_out, solve_view_variance  # noqa: E402
 
 from binopose.geometry import project  # noqa: E402
+from binopose.geometry.rig import Camera  # noqa: E402
 
 SD_PX = np.array([2.0, 3.0, 5.0, 8.0])  # each camera's injected error sd (per axis)
 
 
-def _look_at(centre: np.ndarray, f: float = 1600.0) -> np.ndarray:
-    """(3, 4) projection matrix of a camera at ``centre`` looking at the origin, z up in the world."""
+def _camera(centre: np.ndarray, name: str = "cam", f: float = 1600.0) -> Camera:
+    """A camera at ``centre`` looking at the origin, z up in the world."""
     z = -centre / np.linalg.norm(centre)
     x = np.cross(z, [0.0, 0.0, 1.0])
     x /= np.linalg.norm(x)
     R = np.stack([x, np.cross(z, x), z])
     K = np.array([[f, 0, 540.0], [0, f, 960.0], [0, 0, 1]])
-    return K @ np.concatenate([R, (-R @ centre)[:, None]], 1)
+    return Camera(name, (1080, 1920), K, np.zeros(5), R, -R @ centre)
+
+
+def _cameras() -> list[Camera]:
+    angles = np.deg2rad([20.0, 70.0, 200.0, 250.0])  # two pairs that face each other, as in Pose2Sim
+    centres = np.stack([3300 * np.cos(angles), 3300 * np.sin(angles), np.full(4, 900.0)], -1)
+    return [_camera(c, f"cam0{i + 1}") for i, c in enumerate(centres)]
 
 
 def _scene(seed: int = 0, frames: int = 300) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
     """Exact pixels (C, F, J, 2), pixels with the injected errors, and P (C, 3, 4)."""
     rng = np.random.default_rng(seed)
-    angles = np.deg2rad([20.0, 70.0, 200.0, 250.0])  # two pairs that face each other, as in Pose2Sim
-    centres = np.stack([3300 * np.cos(angles), 3300 * np.sin(angles), np.full(4, 900.0)], -1)
-    P = torch.tensor(np.stack([_look_at(c) for c in centres]))
+    P = torch.tensor(np.stack([c.P for c in _cameras()]))
     X = rng.uniform([-300, -300, -900], [300, 300, 800], size=(frames, 17, 3))
     exact = project(torch.as_tensor(X), P).numpy().transpose(1, 0, 2, 3)
     noisy = exact + rng.normal(size=exact.shape) * SD_PX[:, None, None, None]
@@ -91,3 +96,30 @@ def test_heavy_tails_recovered_through_a_gaussian_reference() -> None:
     assert abs(got_p - p) < 0.025 and abs(got_k - k) < 1.5
     naive_p, naive_k = fit_contaminated(z, 0.0)  # the reference's Gaussian error hides the tails
     assert naive_k < got_k
+
+
+def test_heldout_scores_a_refiner_given_as_a_function() -> None:
+    from pose2sim_data import Capture
+    from pose2sim_heldout import score_all
+
+    from binopose.geometry import triangulate
+
+    cams = _cameras()
+    exact, noisy, P = _scene(frames=20)
+    X = triangulate(torch.as_tensor(exact.transpose(1, 0, 2, 3)), P).numpy()
+    cap = Capture([c.name for c in cams], cams, noisy, np.ones(noisy.shape[:3]), X, np.zeros((4, 20), bool))
+
+    def same_as_triangulation(uv, rig, conf):  # in the left camera's frame, as a refiner answers
+        return triangulate(
+            torch.as_tensor(uv), rig.projection_matrices(torch.float64), torch.as_tensor(conf)
+        ).numpy()
+
+    def shifted(uv, rig, conf):
+        return same_as_triangulation(uv, rig, conf) + np.array([0.0, 0.0, 50.0])
+
+    res = score_all(cap, {"same": same_as_triangulation, "shifted": shifted})
+    assert len(res) == 6
+    for r in res.values():
+        for k in ("heldout_reproj_px", "vs_heldout_triangulation_mm", "vs_4view_mm"):
+            assert abs(r["same"][k] - r["triangulation"][k]) < 1e-6
+        assert r["shifted"]["heldout_reproj_px"] > r["triangulation"]["heldout_reproj_px"] + 5
