@@ -35,21 +35,19 @@ def peak_mb() -> float:
 
 
 def random_model(folder: Path) -> Path:
-    import dataclasses
-
     import torch
 
-    from binopose.checkpoint import save_model
+    from binopose.bundle import write_bundle
     from binopose.data.presets import NoiseConfig, build_error_models
+    from binopose.diffusion.conditioning import Conditioning
     from binopose.diffusion.schedule import Schedule
     from binopose.model import Denoiser, DenoiserConfig
 
     torch.manual_seed(0)
     cfg = DenoiserConfig()
     models, weights = build_error_models(NoiseConfig())
-    config = {"model": dataclasses.asdict(cfg), "schedule": dataclasses.asdict(Schedule()), "train": {}}
-    err = {"models": [dataclasses.asdict(m) for m in models], "weights": list(weights)}
-    return save_model(folder, Denoiser(cfg).state_dict(), config, err)
+    state = Denoiser(cfg).state_dict()
+    return write_bundle(folder, state, cfg, Schedule(), Conditioning(), models, weights, train={})
 
 
 def child_refine(n: int, model: str | None, chunk: int) -> dict:

@@ -24,7 +24,7 @@ import torch
 from binopose.detect import Detector
 from binopose.errors import BinoposeError
 from binopose.geometry import triangulate
-from binopose.geometry.camera import project, undistort_points
+from binopose.geometry.camera import project, undistort_views
 from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D, Poses3D
 from binopose.pair_detection import check_sizes, detect_pair
@@ -53,11 +53,7 @@ class LiftConfig:
 # --- 2D -> 3D ----------------------------------------------------------------------------------------
 def undistort(kp2d: np.ndarray, rig: StereoRig) -> torch.Tensor:
     """(N, 2, 17, 2) camera pixels -> ideal pinhole pixels (float64 tensor)."""
-    uv = torch.as_tensor(kp2d, dtype=torch.float64)
-    K, dist = rig.intrinsics(torch.float64)  # one (3, 3) K per view: camera.py broadcasts a single K
-    return torch.stack(
-        [undistort_points(uv[:, v], K[v], dist[v]).reshape(uv[:, v].shape) for v in range(2)], 1
-    )
+    return undistort_views(torch.as_tensor(kp2d, dtype=torch.float64), *rig.intrinsics(torch.float64))
 
 
 def fix_left_right(
@@ -185,7 +181,9 @@ def lift(
         t1 = time.perf_counter()
         ok = torch.isfinite(X).all(-1).all(-1)  # the refiner gets complete poses only
         if ok.any():
-            res = (refiner or load_refiner(cfg)).refine(uv[ok].float(), rig, conf[ok].float())
+            res = (refiner or load_refiner(cfg)).refine(
+                uv[ok].float(), P, conf[ok].float()
+            )  # uv: undistorted
             X[ok] = res.poses.detach().double()
             unc[ok] = res.uncertainty.detach().double()
         info.update(

@@ -12,14 +12,12 @@ import torch
 
 from binopose.data.noise import ErrorModel2D, sample_errors
 from binopose.data.synth import CleanBatch
-from binopose.diffusion.forward import hip_root_profile
+from binopose.diffusion.conditioning import Conditioning
 from binopose.diffusion.sampling import refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.geometry import triangulate
 from binopose.io_utils import atomic_write
-from binopose.model import Denoiser
 from binopose.refiner import Refiner
-from binopose.skeleton import root_from_hips
 
 
 def _noisy_input(batch: CleanBatch, model: ErrorModel2D, level: float, seed: int) -> tuple:
@@ -34,17 +32,18 @@ def _noisy_input(batch: CleanBatch, model: ErrorModel2D, level: float, seed: int
 
 
 @torch.no_grad()
-def validation_mpjpe(net: Denoiser, val: dict, schedule: Schedule) -> dict[str, float]:
-    """MPJPE (mm) of plain triangulation and of one-step refinement, per error model."""
+def validation_mpjpe(
+    net: torch.nn.Module, val: dict, schedule: Schedule, cond: Conditioning
+) -> dict[str, float]:
+    """MPJPE (mm) of plain triangulation and of one-step refinement, per error model (the network fed
+    as ``cond`` says)."""
     net.eval()
     b = val["batch"]
     out = {}
     for m in val["models"]:
         u, tri, ok = _noisy_input(b, m, 1.0, val["gen_seed"])
-        profile = torch.from_numpy(m.joint_profile())
-        if net.cfg.root_from_hips:  # as the refiner does
-            u = root_from_hips(u)
-            profile = hip_root_profile(profile)
+        u, _ = cond.root_input(u)  # as the refiner does
+        profile = cond.root_profile(torch.from_numpy(m.joint_profile()))
 
         def denoise(X, s, B, ev):
             x0, ls = net(X.float(), s.float(), B.float(), ev.float())
@@ -77,20 +76,15 @@ def level_table(refiner: Refiner, batch: CleanBatch, model: ErrorModel2D, seed: 
     """MPJPE of refinement over that of plain triangulation, (len(TRUE_LEVELS), len(START_LEVELS)):
     held-out poses on virtual rigs with ``model``'s errors at each true level, refined from each start
     level (the refiner told the input's family, as an input that the statistics do not describe is)."""
-    kind, start = refiner.noise_kind, refiner.start_sigma
-    refiner.noise_kind = model.name
     batch = batch.to("cpu")  # the refiner's results come back on the CPU
     out = np.empty((len(TRUE_LEVELS), len(START_LEVELS)))
-    try:
-        for i, t in enumerate(TRUE_LEVELS):
-            u, tri, ok = _noisy_input(batch, model, t, seed)
-            base = float((tri[ok] - batch.X[ok]).norm(dim=-1).mean())
-            for j, s in enumerate(START_LEVELS):
-                refiner.start_sigma = s
-                poses = refiner.refine(u[ok], batch.P[ok]).poses
-                out[i, j] = float((poses - batch.X[ok]).norm(dim=-1).mean()) / base
-    finally:
-        refiner.noise_kind, refiner.start_sigma = kind, start
+    for i, t in enumerate(TRUE_LEVELS):
+        u, tri, ok = _noisy_input(batch, model, t, seed)
+        base = float((tri[ok] - batch.X[ok]).norm(dim=-1).mean())
+        for j, s in enumerate(START_LEVELS):
+            opts = dataclasses.replace(refiner.options, noise_kind=model.name, start_sigma=s)
+            poses = refiner.refine(u[ok], batch.P[ok], options=opts).poses
+            out[i, j] = float((poses - batch.X[ok]).norm(dim=-1).mean()) / base
     return out
 
 
