@@ -9,7 +9,7 @@ Each measurement runs in a fresh subprocess and reads its peak resident set size
 what a keypoint file holds) through :meth:`binopose.refiner.Refiner.refine`; without ``--model``
 a randomly initialised default-size Denoiser is saved as a model folder the way ``train.py`` does
 (memory does not depend on the weights). ``video``: an MJPG/mp4v clip of F frames is written to
-/tmp with ``cv2.VideoWriter`` and read back through :func:`binopose.video.open_media`; the peak
+/tmp with ``cv2.VideoWriter`` and read back through :func:`binopose.video.media.open_media`; the peak
 after the first 10% of the frames is compared with the peak after all of them (flat = streaming).
 Prints a table and a JSON summary (command, machine, numbers).
 """
@@ -95,7 +95,7 @@ def child_refine(n: int, model: str | None, chunk: int) -> dict:
 
 
 def child_video(path: str, frames: int) -> dict:
-    from binopose.video import open_media
+    from binopose.video.media import open_media
 
     src = open_media(path)
     first = max(1, frames // 10)

@@ -24,7 +24,8 @@ from binopose.model import Denoiser
 from binopose.refiner import RefineOptions, Refiner
 
 
-def _bundle(tmp_path, cond: Conditioning = Conditioning()):
+def _bundle(tmp_path, cond: Conditioning | None = None):
+    cond = cond or Conditioning()
     torch.manual_seed(0)
     cfg = tiny_model_config()
     net = Denoiser(cfg, cond.evidence_width)
@@ -91,7 +92,9 @@ def test_refiner_undistorts_a_distorted_rig(tmp_path):
     ref = Refiner.load(path)
     K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
     dist = [-0.35, 0.12, 0.001, -0.002, 0.0]
-    rig = StereoRig(Camera("l", (1280, 720), K, dist=dist), Camera("r", (1280, 720), K, dist=dist, t=[-400, 0, 0]))
+    rig = StereoRig(
+        Camera("l", (1280, 720), K, dist=dist), Camera("r", (1280, 720), K, dist=dist, t=[-400, 0, 0])
+    )
     ideal_rig = StereoRig(Camera("l", (1280, 720), K), Camera("r", (1280, 720), K, t=[-400, 0, 0]))
     P = rig.projection_matrices(torch.float64)
     X = camera_frame_poses(8, 4000.0, 0)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
-from binopose.pipeline import SMOOTHERS, LiftConfig, run_pipeline
+from binopose.video.pipeline import SMOOTHERS, LiftConfig, run_pipeline
 
 
 def demo_assets() -> dict[str, Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from binopose.data.benchmark import PROTOCOLS, load_benchmark
+from binopose.data.presets import FAMILY_CHOICES
 from binopose.errors import BinoposeError
 from binopose.evaluate import (
     BIAS_MODES,
@@ -90,7 +91,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--noise-kind",
         default="auto",
-        choices=("auto", "stereo", "per-view"),
+        choices=FAMILY_CHOICES,
         help="2D error family of the input (default: auto, from the reprojection residual)",
     )
     p.add_argument(

@@ -10,7 +10,7 @@ import argparse
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
 from binopose.io import POSE_FORMATS, load_keypoints_2d, save_poses
-from binopose.pipeline import SMOOTHERS, LiftConfig, lift, load_refiner
+from binopose.video.pipeline import SMOOTHERS, LiftConfig, lift, load_refiner
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

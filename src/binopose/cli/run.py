@@ -9,7 +9,7 @@ import argparse
 import json
 
 from binopose.geometry.rig import load_rig
-from binopose.pipeline import SMOOTHERS, LiftConfig, run_pipeline
+from binopose.video.pipeline import SMOOTHERS, LiftConfig, run_pipeline
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

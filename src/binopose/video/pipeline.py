@@ -2,7 +2,7 @@
 
 The steps are plain functions over arrays so each can be used (and tested) alone:
 
-- :func:`~binopose.pair_detection.detect_pair` streams both cameras through one detector each (frame offset for
+- :func:`~binopose.video.pair_detection.detect_pair` streams both cameras through one detector each (frame offset for
   unsynchronised cameras, checkpoints of the 2D detections so a long run can resume);
 - :func:`lift` turns 2D keypoints (the cameras' pixels) into :class:`binopose.io.Poses3D`:
   undistort, fix left/right label swaps between the views, triangulate with confidences, refine
@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from binopose.detect import Detector
 from binopose.errors import BinoposeError
 from binopose.geometry import triangulate
 from binopose.geometry.camera import project, undistort_views
 from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D, Poses3D
-from binopose.pair_detection import check_sizes, detect_pair
 from binopose.skeleton import flip_permutation
-from binopose.video import open_media
+from binopose.video.detect import Detector
+from binopose.video.media import open_media
+from binopose.video.pair_detection import check_sizes, detect_pair
 
 if TYPE_CHECKING:
     from binopose.refiner import Refiner
@@ -221,9 +221,9 @@ def run_pipeline(
 ) -> dict:
     """Two videos (or image folders) -> files in ``out_dir``; returns the run summary (also saved
     as ``summary.json``): frames, timings, detection frames/s and the paths written."""
-    from binopose.detect import make_detector
     from binopose.io import save_poses
     from binopose.io_utils import atomic_write_json
+    from binopose.video.detect import make_detector
 
     t_start = time.perf_counter()
     out = Path(out_dir)
