@@ -1,6 +1,6 @@
 """Two views of the Pose2Sim 4-camera capture against its 4-view reference (see docs/POSE2SIM.md).
 
-    .venv/bin/python scripts/pose2sim_study.py [--data DIR] [--model PATH] [--no-refine] [--detect]
+    .venv/bin/python experiments/pose2sim_study.py [--data DIR] [--model PATH] [--no-refine] [--detect]
 
 For each camera pair: the 2-view triangulation of the MediaPipe 2D in ``reference_4view.npz``
 (``kp2d_h36m17_synced``, distorted pixels, left/right flips already repaired) and, when a refiner

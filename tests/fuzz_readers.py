@@ -1,6 +1,6 @@
 """Fuzz binopose's file readers with malformed inputs; a crash is any exception but BinoposeError.
 
-    OMP_NUM_THREADS=1 python bench/fuzz_readers.py --cases 12000 --seed 0 [--json OUT.json]
+    OMP_NUM_THREADS=1 python tests/fuzz_readers.py --cases 12000 --seed 0 [--json OUT.json]
 
 Each case starts from a valid file of one format (benchmark npz, rig TOML, 2D keypoint npz/json,
 pose npz/json/csv, model and checkpoint safetensors, pose corpus npz, training config YAML) and

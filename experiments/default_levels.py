@@ -1,7 +1,7 @@
 """Choose a trained model's default start levels, as ``binopose train`` does when it ends, and draw the
 tables behind them.
 
-    python scripts/default_levels.py MODEL [--config configs/default.yaml] [--write]
+    python experiments/default_levels.py MODEL [--config configs/default.yaml] [--write]
 
 The tables come from the validation poses of the training config (held-out subjects and clips, virtual
 rigs): refinement MPJPE over triangulation's for each true level of a family's errors and each start
@@ -35,7 +35,7 @@ def run(model: Path, config: str, json_path: Path, png_path: Path, write: bool =
     levels = {k: m.default_level for k, m in models.items()}
     json_path.parent.mkdir(parents=True, exist_ok=True)
     record = {
-        "command": f"python scripts/default_levels.py {model} --config {config}",
+        "command": f"python experiments/default_levels.py {model} --config {config}",
         "levels": levels,
         "true_levels": TRUE_LEVELS,
         "start_levels": START_LEVELS,
@@ -55,7 +55,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path, help="model folder")
     ap.add_argument("--config", default="configs/default.yaml", help="the model's training config")
-    ap.add_argument("--json", type=Path, default=Path("docs/results/levels.json"))
+    ap.add_argument("--json", type=Path, default=Path("experiments/results/levels.json"))
     ap.add_argument("--png", type=Path, default=Path("docs/img/levels.png"))
     ap.add_argument("--write", action="store_true", help="store the levels in the model folder")
     args = ap.parse_args()
