@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,8 @@ class LiftConfig:
     lr_fix: bool = True  # swap the right view's left/right labels where that makes the views agree
     device: str = "cpu"  # where the refiner runs: cpu, cuda, cuda:N or auto
     compile: bool = False  # torch.compile the refiner's network (for large inputs)
+    # the refiner's per-call options (binopose.refiner.RefineOptions fields: steps, hypotheses, ...)
+    options: dict = field(default_factory=dict)
 
 
 # --- 2D -> 3D ----------------------------------------------------------------------------------------
@@ -106,7 +108,7 @@ def load_refiner(cfg: LiftConfig) -> Refiner:
             f"refinement needs binopose.refiner, which cannot be imported ({e}); use --no-refine"
         ) from None
     try:
-        return Refiner.load(cfg.model, device=cfg.device, compile=cfg.compile)
+        return Refiner.load(cfg.model, device=cfg.device, compile=cfg.compile, **cfg.options)
     except CompileError:
         raise
     except BinoposeError as e:
