@@ -20,8 +20,14 @@ from binopose.config import load_config
 from binopose.data.presets import measured_families
 from binopose.io_utils import atomic_write_json
 from binopose.refiner import Refiner
-from binopose.training.train import TrainConfig, load_poses, validation_set
-from binopose.training.validate import START_LEVELS, TRUE_LEVELS, plot_level_tables, with_default_levels
+from binopose.training.train import TrainConfig, load_poses
+from binopose.training.validate import (
+    START_LEVELS,
+    TRUE_LEVELS,
+    plot_level_tables,
+    validation_set,
+    with_default_levels,
+)
 
 
 def run(model: Path, config: str, json_path: Path, png_path: Path, write: bool = False) -> dict[str, float]:

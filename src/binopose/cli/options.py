@@ -16,15 +16,13 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
     """Add --model, --device, --compile and the sampling options (a "refiner options" group)."""
     g = p.add_argument_group("refiner options")
     g.add_argument(
-        "--model", metavar="PATH", help="model folder or model.safetensors (default: the shipped model)"
+        "--model", metavar="PATH", help="model folder or .safetensors file (default: the shipped one)"
     )
     g.add_argument(
-        "--device", default="cpu", help="where the refiner runs: cpu, cuda, cuda:N or auto (default cpu)"
+        "--device", default="cpu", help="cpu, cuda, cuda:N or auto: where the refiner runs (default cpu)"
     )
     g.add_argument(
-        "--compile",
-        action="store_true",
-        help="torch.compile the network (faster on large inputs; ~20 s to start)",
+        "--compile", action="store_true", help="torch.compile the network (large inputs; ~20 s to start)"
     )
     g.add_argument("--steps", type=int, default=1, metavar="K", help="sampling steps (default: 1)")
     g.add_argument("--hypotheses", type=int, default=1, metavar="H", help="hypotheses per pose (default: 1)")

@@ -11,9 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.distributed as dist
 from tqdm import tqdm
 
 from binopose.bundle import write_bundle
@@ -24,17 +22,30 @@ from binopose.data.noise import ErrorModel2D
 from binopose.data.presets import NoiseConfig, build_error_models, measured_families
 from binopose.data.real_pairs import RealPairs, RealPairsConfig, load_real_pairs
 from binopose.data.rigs import RigConfig
-from binopose.data.synth import AugmentConfig, make_batch
+from binopose.data.synth import AugmentConfig, CleanBatch, make_batch
 from binopose.device import resolve_device
 from binopose.diffusion.conditioning import Conditioning
 from binopose.diffusion.loss import LossConfig, denoising_loss
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
-from binopose.io_utils import atomic_write, atomic_write_json, atomic_write_text
+from binopose.io_utils import atomic_write_json, atomic_write_text
 from binopose.model import Denoiser, DenoiserConfig
 from binopose.refiner import Refiner
 from binopose.training.real_pairs import mix_real_pairs, real_share
-from binopose.training.validate import plot_level_tables, validation_mpjpe, with_default_levels
+from binopose.training.state import (
+    checkpoint_tensors,
+    cpu_tensors,
+    is_main,
+    plot_training,
+    process_seed,
+    restore,
+)
+from binopose.training.validate import (
+    plot_level_tables,
+    validation_mpjpe,
+    validation_set,
+    with_default_levels,
+)
 
 
 @dataclass(frozen=True)
@@ -92,64 +103,6 @@ def _lr(cfg: TrainConfig, step: int) -> float:
     return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def _state(net: Denoiser, ema: Denoiser, opt: torch.optim.Optimizer, gen: torch.Generator) -> dict:
-    t = {f"model.{k}": v for k, v in net.state_dict().items()}
-    t.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
-    for i, s in opt.state_dict()["state"].items():
-        t.update({f"optim.{i}.{k}": torch.as_tensor(v) for k, v in s.items()})
-    t["rng"] = gen.get_state()
-    return _cpu(t)
-
-
-def _restore(
-    tensors: dict, net: Denoiser, ema: Denoiser, opt: torch.optim.Optimizer, gen: torch.Generator
-) -> None:
-    def sub(prefix: str) -> dict:
-        return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-    net.load_state_dict(sub("model."))
-    ema.load_state_dict(sub("ema."))
-    sd = opt.state_dict()
-    state: dict = {}
-    for k, v in sub("optim.").items():
-        i, name = k.split(".", 1)
-        state.setdefault(int(i), {})[name] = v
-    sd["state"] = state
-    opt.load_state_dict(sd)
-    gen.set_state(tensors["rng"])
-
-
-def _plot(log: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    tr = [r for r in log if "loss_3d_mm" in r]
-    axes[0].plot([r["step"] for r in tr], [r["loss_3d_mm"] for r in tr], lw=0.8)
-    axes[0].set(xlabel="step", ylabel="training MPJPE (mm)", yscale="log", title="training loss")
-    va = [r for r in log if "val" in r]
-    for key in sorted({k for r in va for k in r["val"]}):
-        axes[1].plot([r["step"] for r in va], [r["val"][key] for r in va], marker="o", ms=3, label=key)
-    axes[1].set(xlabel="step", ylabel="MPJPE (mm)", title="validation (held-out poses, virtual rigs)")
-    if va:
-        axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
-    plt.close(fig)
-
-
-def is_main() -> bool:
-    """Whether this process writes files: the only one, or rank 0 of a distributed run."""
-    return not dist.is_initialized() or dist.get_rank() == 0
-
-
-def process_seed(seed: int) -> int:
-    """This process's seed: ``seed + rank`` (each rank of a distributed run draws its own batches)."""
-    return seed + (dist.get_rank() if dist.is_initialized() else 0)
-
-
 @dataclass
 class Run:
     """A training run's state between steps (what a checkpoint saves, plus what set-up built)."""
@@ -198,7 +151,7 @@ def setup(cfg: TrainConfig) -> Run:
     ckpt = out / "checkpoint.safetensors"
     if ckpt.exists():
         tensors, info = load_checkpoint(ckpt)
-        _restore(tensors, net, ema, opt, gen)
+        restore(tensors, net, ema, opt, gen)
         run.step, run.log = info["step"], info.get("log", [])
     return run
 
@@ -223,39 +176,32 @@ def train_step(run: Run) -> dict[str, float]:
     idx = torch.randint(0, len(run.pool), (cfg.batch_size - run.n_real,), generator=run.gen, device=run.dev)
     batch = make_batch(run.pool[idx], cfg.rig, cfg.augment, run.gen)
     run.net.train()
-    loss, stats = denoising_loss(
-        run.net,
-        batch,
-        cfg.schedule,
-        run.models,
-        run.weights,
-        cfg.loss,
-        run.gen,
-        cfg.noise.profile_jitter,
-        cond=cfg.conditioning,
-    )
-    if run.real is not None:  # a share of each batch is a real detector's output
-        loss = mix_real_pairs(
-            loss,
-            stats,
-            run.net,
-            run.real,
-            run.n_real,
-            cfg.batch_size,
-            cfg.loss,
-            run.gen,
-            cfg.real_pairs.level_jitter,
-            cfg.conditioning,
-        )
+    loss, stats = _batch_loss(run, batch)
     run.opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(run.net.parameters(), cfg.grad_clip)
     run.opt.step()
-    with torch.no_grad():
-        for pe, pn in zip(run.ema.parameters(), run.net.parameters()):
-            pe.lerp_(pn, 1 - cfg.ema_decay)
+    _update_ema(run.ema, run.net, cfg.ema_decay)
     run.step += 1
     return stats
+
+
+def _batch_loss(run: Run, batch: CleanBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    """The loss of a synthetic batch, mixed with that of real pairs when the config asks for them."""
+    cfg = run.cfg
+    args = (cfg.schedule, run.models, run.weights, cfg.loss, run.gen, cfg.noise.profile_jitter)
+    loss, stats = denoising_loss(run.net, batch, *args, cond=cfg.conditioning)
+    if run.real is not None:  # a share of each batch is a real detector's output
+        jitter = cfg.real_pairs.level_jitter
+        mix = (run.net, run.real, run.n_real, cfg.batch_size, cfg.loss, run.gen, jitter, cfg.conditioning)
+        loss = mix_real_pairs(loss, stats, *mix)
+    return loss, stats
+
+
+@torch.no_grad()
+def _update_ema(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
+    for pe, pn in zip(ema.parameters(), net.parameters()):
+        pe.lerp_(pn, 1 - decay)
 
 
 def validate(run: Run) -> dict[str, float]:
@@ -264,7 +210,7 @@ def validate(run: Run) -> dict[str, float]:
     result = validation_mpjpe(run.ema, run.val, cfg.schedule, cfg.conditioning)
     run.log.append({"step": run.step, "val": result})
     if is_main():
-        _plot(run.log, run.out / "training.png")
+        plot_training(run.log, run.out / "training.png")
         if cfg.snapshots:
             _save_model(run, run.out / "snapshots" / f"step_{run.step}", run.models)
     return result
@@ -273,7 +219,7 @@ def validate(run: Run) -> dict[str, float]:
 def save(run: Run) -> None:
     """Checkpoint and log (main process only)."""
     if is_main():
-        state = _state(run.net, run.ema, run.opt, run.gen)
+        state = checkpoint_tensors(run.net, run.ema, run.opt, run.gen)
         save_checkpoint(run.out / "checkpoint.safetensors", state, {"step": run.step, "log": run.log})
         atomic_write_text(run.out / "log.jsonl", "".join(_json(r) + "\n" for r in run.log))
 
@@ -298,7 +244,7 @@ def finish(run: Run) -> Path:
 
 def _save_model(run: Run, folder: Path, models: list[ErrorModel2D]) -> None:
     cfg = run.cfg
-    state = _cpu(run.ema.state_dict())
+    state = cpu_tensors(run.ema.state_dict())
     write_bundle(folder, state, cfg.model, cfg.schedule, cfg.conditioning, models, run.weights, to_dict(cfg))
 
 
@@ -332,27 +278,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     return finish(run)
 
 
-def _cpu(state: dict) -> dict:
-    return {k: v.detach().cpu() for k, v in state.items()}
-
-
 def _json(r: dict) -> str:
     import json
 
     return json.dumps(r)
-
-
-def validation_set(
-    val_poses: PoseCorpus,
-    cfg: TrainConfig,
-    models: list[ErrorModel2D],
-    weights: list[float],
-    device: torch.device | str = "cpu",
-) -> dict:
-    """Fixed validation batches (seeded): held-out poses, virtual rigs, each error model at sigma = 1.
-    Drawn on the CPU whatever the device, so that every device validates on the same poses."""
-    gen = torch.Generator().manual_seed(12345)
-    n = min(cfg.val_size, len(val_poses))
-    idx = torch.from_numpy(np.random.default_rng(0).choice(len(val_poses), n, replace=False))
-    batch = make_batch(torch.from_numpy(val_poses.poses)[idx], cfg.rig, AugmentConfig(mirror_prob=0.0), gen)
-    return {"batch": batch.to(device), "models": models, "gen_seed": 777}

@@ -6,18 +6,23 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from binopose.data.corpora import PoseCorpus
 from binopose.data.noise import ErrorModel2D, sample_errors
-from binopose.data.synth import CleanBatch
+from binopose.data.synth import AugmentConfig, CleanBatch, make_batch
 from binopose.diffusion.conditioning import Conditioning
 from binopose.diffusion.sampling import refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.geometry import triangulate
 from binopose.io_utils import atomic_write
 from binopose.refiner import Refiner
+
+if TYPE_CHECKING:  # train.py imports this module
+    from binopose.training.train import TrainConfig
 
 
 def _noisy_input(batch: CleanBatch, model: ErrorModel2D, level: float, seed: int) -> tuple:
@@ -140,3 +145,19 @@ def plot_level_tables(tables: dict[str, list], levels: dict[str, float], path: s
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
+
+
+def validation_set(
+    val_poses: PoseCorpus,
+    cfg: TrainConfig,
+    models: list[ErrorModel2D],
+    weights: list[float],
+    device: torch.device | str = "cpu",
+) -> dict:
+    """Fixed validation batches (seeded): held-out poses, virtual rigs, each error model at sigma = 1.
+    Drawn on the CPU whatever the device, so that every device validates on the same poses."""
+    gen = torch.Generator().manual_seed(12345)
+    n = min(cfg.val_size, len(val_poses))
+    idx = torch.from_numpy(np.random.default_rng(0).choice(len(val_poses), n, replace=False))
+    batch = make_batch(torch.from_numpy(val_poses.poses)[idx], cfg.rig, AugmentConfig(mirror_prob=0.0), gen)
+    return {"batch": batch.to(device), "models": models, "gen_seed": 777}
