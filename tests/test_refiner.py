@@ -15,8 +15,9 @@ from binopose.diffusion.conditioning import Conditioning
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import Camera, StereoRig
+from binopose.geometry.stereo import camera_baseline
 from binopose.model import Denoiser
-from binopose.refiner import CompileError, RefineOptions, Refiner, camera_baseline, split_settings
+from binopose.refiner import CompileError, RefineOptions, Refiner, split_settings
 from binopose.skeleton import root_from_hips
 
 N = 40
