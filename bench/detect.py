@@ -1,4 +1,4 @@
-"""2D detection speed on this machine: MediaPipe Pose (binopose.detect) frames/s, decode included and not.
+"""2D detection speed on this machine: MediaPipe Pose (binopose.video.detect) frames/s, decode included and not.
 
     .venv/bin/python bench/detect.py [--frames N] [--video PATH ...] [--json OUT.json]
 
@@ -42,8 +42,8 @@ def machine() -> dict:
 
 
 def bench_video(path: Path, frames: int) -> dict:
-    from binopose.detect import MediaPipeDetector
-    from binopose.video import open_media
+    from binopose.video.detect import MediaPipeDetector
+    from binopose.video.media import open_media
 
     src = open_media(path)
     imgs, t0 = [], time.perf_counter()

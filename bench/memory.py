@@ -9,7 +9,7 @@ Each measurement runs in a fresh subprocess and reads its peak resident set size
 what a keypoint file holds) through :meth:`binopose.refiner.Refiner.refine`; without ``--model``
 a randomly initialised default-size Denoiser is saved as a model folder the way ``train.py`` does
 (memory does not depend on the weights). ``video``: an MJPG/mp4v clip of F frames is written to
-/tmp with ``cv2.VideoWriter`` and read back through :func:`binopose.video.open_media`; the peak
+/tmp with ``cv2.VideoWriter`` and read back through :func:`binopose.video.media.open_media`; the peak
 after the first 10% of the frames is compared with the peak after all of them (flat = streaming).
 Prints a table and a JSON summary (command, machine, numbers).
 """
@@ -35,21 +35,19 @@ def peak_mb() -> float:
 
 
 def random_model(folder: Path) -> Path:
-    import dataclasses
-
     import torch
 
-    from binopose.checkpoint import save_model
+    from binopose.bundle import write_bundle
     from binopose.data.presets import NoiseConfig, build_error_models
+    from binopose.diffusion.conditioning import Conditioning
     from binopose.diffusion.schedule import Schedule
     from binopose.model import Denoiser, DenoiserConfig
 
     torch.manual_seed(0)
     cfg = DenoiserConfig()
     models, weights = build_error_models(NoiseConfig())
-    config = {"model": dataclasses.asdict(cfg), "schedule": dataclasses.asdict(Schedule()), "train": {}}
-    err = {"models": [dataclasses.asdict(m) for m in models], "weights": list(weights)}
-    return save_model(folder, Denoiser(cfg).state_dict(), config, err)
+    state = Denoiser(cfg).state_dict()
+    return write_bundle(folder, state, cfg, Schedule(), Conditioning(), models, weights, train={})
 
 
 def child_refine(n: int, model: str | None, chunk: int) -> dict:
@@ -97,7 +95,7 @@ def child_refine(n: int, model: str | None, chunk: int) -> dict:
 
 
 def child_video(path: str, frames: int) -> dict:
-    from binopose.video import open_media
+    from binopose.video.media import open_media
 
     src = open_media(path)
     first = max(1, frames // 10)

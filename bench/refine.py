@@ -105,14 +105,15 @@ def _refiner(model: str | None, **options: object):
     from binopose.data.presets import NoiseConfig, build_error_models
     from binopose.diffusion.schedule import Schedule
     from binopose.model import Denoiser, DenoiserConfig
-    from binopose.refiner import Refiner
+    from binopose.refiner import Refiner, split_settings
 
     if model:
         return Refiner.load(model, **options)
     torch.manual_seed(0)
     net = Denoiser(from_dict(DenoiserConfig, default_model_config())).eval()
     models, _ = build_error_models(NoiseConfig())
-    return Refiner(net, Schedule(), {m.name: m for m in models}, **options)
+    opts, settings = split_settings(options)
+    return Refiner(net, Schedule(), {m.name: m for m in models}, options=opts, **settings)
 
 
 def _inputs(n: int, seed: int = 0):

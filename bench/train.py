@@ -31,6 +31,7 @@ def run_case(case: dict) -> dict:
     from binopose.data.presets import NoiseConfig, build_error_models
     from binopose.data.rigs import RigConfig
     from binopose.data.synth import AugmentConfig, make_batch
+    from binopose.diffusion.conditioning import Conditioning
     from binopose.diffusion.loss import LossConfig, denoising_loss
     from binopose.diffusion.schedule import Schedule
     from binopose.model import Denoiser, DenoiserConfig
@@ -54,7 +55,7 @@ def run_case(case: dict) -> dict:
         idx = torch.randint(0, len(pool), (B,), generator=gen, device=dev)
         batch = make_batch(pool[idx], rig, aug, gen)
         net.train()
-        loss, _ = denoising_loss(net, batch, schedule, models, weights, loss_cfg, gen)
+        loss, _ = denoising_loss(net, batch, schedule, models, weights, loss_cfg, gen, cond=Conditioning())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

@@ -13,11 +13,11 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
+from binopose.calibrate.board import Board, detect_board  # noqa: E402
+from binopose.calibrate.calibration import CalibrationConfig, calibrate_stereo  # noqa: E402
+from binopose.calibrate.rectify import rectification_maps  # noqa: E402
 from binopose.cli import main  # noqa: E402
 from binopose.errors import BinoposeError  # noqa: E402
-from binopose.geometry.board import Board, detect_board  # noqa: E402
-from binopose.geometry.calibration import CalibrationConfig, calibrate_stereo  # noqa: E402
-from binopose.geometry.rectify import rectification_maps  # noqa: E402
 from binopose.geometry.rig import load_rig, matrix_to_rodrigues  # noqa: E402
 
 SIZE = (640, 480)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from binopose.detect import Detector, blazepose_mapping, blazepose_to_17, no_person
 from binopose.errors import BinoposeError
+from binopose.video.detect import Detector, blazepose_mapping, blazepose_to_17, no_person
 
 SHARED = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pose2sim_demo" / "reference_4view.npz"
@@ -51,9 +51,9 @@ def test_mapping_agrees_with_the_4view_reference():
 
 def test_mediapipe_smoke_on_the_demo_clip():
     pytest.importorskip("mediapipe")
-    from binopose.detect import MediaPipeDetector
     from binopose.geometry.rig import load_rig
-    from binopose.video import open_media
+    from binopose.video.detect import MediaPipeDetector
+    from binopose.video.media import open_media
     from binopose.viz import reproject
 
     src = open_media(DEMO / "left.mp4")

@@ -18,7 +18,7 @@ from binopose.diffusion.sampling import ddim_sample, refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
-from binopose.refiner import camera_baseline
+from binopose.geometry.stereo import camera_baseline
 from binopose.skeleton import BONES, NUM_JOINTS, ROOT, flip_permutation, root_from_hips
 
 # ---------------------------------------------------------------- schedule

@@ -20,7 +20,7 @@ STEPS = 24
 SCRIPT = """
 import sys
 from binopose.config import load_config
-from binopose.train import TrainConfig, train
+from binopose.training.train import TrainConfig, train
 train(load_config(TrainConfig, sys.argv[1]), progress=False)
 """
 

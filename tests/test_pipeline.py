@@ -14,10 +14,10 @@ from binopose.cli import main
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import Camera, StereoRig, rodrigues_to_matrix, save_rig
 from binopose.io import Keypoints2D, load_keypoints_2d, load_poses
-from binopose.pair_detection import frame_ranges
-from binopose.pipeline import LiftConfig, fix_left_right, lift, one_euro, run_pipeline
 from binopose.skeleton import flip_permutation
-from binopose.video import open_media
+from binopose.video.media import open_media
+from binopose.video.pair_detection import frame_ranges
+from binopose.video.pipeline import LiftConfig, fix_left_right, lift, one_euro, run_pipeline
 from binopose.viz import reproject
 
 W, H, N = 64, 48, 8

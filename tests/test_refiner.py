@@ -11,11 +11,13 @@ import torch
 from helpers import stereo_views, tiny_model_config
 
 from binopose.data.presets import NoiseConfig, build_error_models
+from binopose.diffusion.conditioning import Conditioning
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import Camera, StereoRig
+from binopose.geometry.stereo import camera_baseline
 from binopose.model import Denoiser
-from binopose.refiner import CompileError, Refiner, camera_baseline
+from binopose.refiner import CompileError, RefineOptions, Refiner, split_settings
 from binopose.skeleton import root_from_hips
 
 N = 40
@@ -28,7 +30,8 @@ def make_refiner(**options) -> Refiner:
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     models, _ = build_error_models(NoiseConfig())
-    return Refiner(net.eval(), Schedule(), {m.name: m for m in models}, **options)
+    opts, settings = split_settings(options)
+    return Refiner(net.eval(), Schedule(), {m.name: m for m in models}, Conditioning(), opts, **settings)
 
 
 def noisy_input(n: int = N, seed: int = 0):
@@ -127,11 +130,17 @@ def test_refiner_loads_with_options(tmp_path):
     from binopose.checkpoint import save_model
 
     ref = make_refiner()
-    cfg = {"model": dataclasses.asdict(ref.net.cfg), "schedule": dataclasses.asdict(ref.schedule)}
+    cfg = {
+        "model": dataclasses.asdict(ref.net.cfg),
+        "schedule": dataclasses.asdict(ref.schedule),
+        "conditioning": dataclasses.asdict(ref.conditioning),
+    }
     err = {"models": [dataclasses.asdict(m) for m in ref.error_models.values()], "weights": [0.5, 0.5]}
     save_model(tmp_path / "m", ref.net.state_dict(), cfg, err)
     loaded = Refiner.load(tmp_path / "m", steps=2, hypotheses=3)
-    assert loaded.steps == 2 and loaded.hypotheses == 3
+    assert loaded.options == RefineOptions(steps=2, hypotheses=3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded.options = RefineOptions()  # type: ignore[misc]
     with pytest.raises(BinoposeError, match="not found"):
         Refiner.load(tmp_path / "nothing")
 
@@ -143,12 +152,10 @@ def test_root_from_hips_ignores_the_detected_pelvis():
     moved = u.clone()
     moved[:, :, 6] += torch.tensor([-5.0, -15.0], dtype=u.dtype)  # MHAD's pelvis bias, in pixels
     ref = make_refiner()
-    assert ref.net.cfg.root_from_hips
+    assert ref.conditioning.root_from_hips
     assert torch.allclose(ref.refine(u, P).poses, ref.refine(moved, P).poses)
-    torch.manual_seed(0)
-    plain = Denoiser(tiny_model_config(root_from_hips=False))
-    ref.net = plain.eval()
-    assert not torch.allclose(ref.refine(u, P).poses, ref.refine(moved, P).poses)
+    plain = dataclasses.replace(ref, conditioning=Conditioning(root_from_hips=False))
+    assert not torch.allclose(plain.refine(u, P).poses, plain.refine(moved, P).poses)
 
 
 def test_noise_profile_is_an_input():
@@ -156,13 +163,15 @@ def test_noise_profile_is_an_input():
     _, P, u = noisy_input(6)
     ref = make_refiner()
     a = ref.refine(u, P).poses
-    ref.noise_profile = np.where(np.arange(17) == 9, 3.0, 0.7)
-    b = ref.refine(u, P).poses
+    other = RefineOptions(noise_profile=np.where(np.arange(17) == 9, 3.0, 0.7))
+    b = ref.refine(u, P, options=other).poses
     assert not torch.allclose(a, b)
-    ref.net = Denoiser(tiny_model_config(noise_profile=False)).eval()
-    c = ref.refine(u, P).poses
-    ref.noise_profile = None
-    assert torch.allclose(c, ref.refine(u, P).poses)
+    cond = Conditioning(noise_profile=False)
+    blind = dataclasses.replace(
+        ref, net=Denoiser(tiny_model_config(), cond.evidence_width).eval(), conditioning=cond
+    )
+    c = blind.refine(u, P, options=other).poses
+    assert torch.allclose(c, blind.refine(u, P).poses)
 
 
 def test_device_and_precision_options():
@@ -196,22 +205,24 @@ def test_each_family_starts_at_its_default_level():
     per-view inputs at theirs; an explicit start level overrides both."""
     _, P, u = noisy_input()
     ref = make_refiner()
-    ref.error_models = {
+    models = {
         "stereo": dataclasses.replace(ref.error_models["stereo"], default_level=0.3),
         "per-view": dataclasses.replace(ref.error_models["per-view"], default_level=0.8),
     }
+    ref = dataclasses.replace(ref, error_models=models)
     by_default = ref.refine(u, P).poses
     stereo = ref.looks_stereo(root_from_hips(u), P)  # as the refiner classifies its input
     assert stereo.any() and (~stereo).any()
     for level, rows in ((0.3, stereo), (0.8, ~stereo)):
-        ref.start_sigma = level
-        assert torch.allclose(ref.refine(u, P).poses[rows], by_default[rows])
-    ref.start_sigma = 1.4
-    assert not torch.allclose(ref.refine(u, P).poses[stereo], by_default[stereo])
+        assert torch.allclose(
+            ref.refine(u, P, options=RefineOptions(start_sigma=level)).poses[rows], by_default[rows]
+        )
+    moved = ref.refine(u, P, options=RefineOptions(start_sigma=1.4)).poses
+    assert not torch.allclose(moved[stereo], by_default[stereo])
 
 
 def test_minimax_level_takes_the_smallest_worst_regret():
-    from binopose.validate import START_LEVELS, TRUE_LEVELS, minimax_level
+    from binopose.training.validate import START_LEVELS, TRUE_LEVELS, minimax_level
 
     t, s = np.asarray(TRUE_LEVELS)[:, None], np.asarray(START_LEVELS)[None]
     table = 1 + 0.2 * np.abs(np.log(s / t))  # best at the true level, worse both ways

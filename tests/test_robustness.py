@@ -326,18 +326,16 @@ def test_bad_intrinsics_are_refused(bad):
 
 
 def tiny_model(folder: Path) -> Path:
-    import dataclasses
-
-    from binopose.checkpoint import save_model
+    from binopose.bundle import write_bundle
     from binopose.data.presets import NoiseConfig, build_error_models
+    from binopose.diffusion.conditioning import Conditioning
     from binopose.diffusion.schedule import Schedule
     from binopose.model import Denoiser, DenoiserConfig
 
     cfg = DenoiserConfig(dim=16, depth=1, heads=2, cond_dim=16)
     models, weights = build_error_models(NoiseConfig())
-    config = {"model": dataclasses.asdict(cfg), "schedule": dataclasses.asdict(Schedule()), "train": {}}
-    err = {"models": [dataclasses.asdict(m) for m in models], "weights": list(weights)}
-    return save_model(folder, Denoiser(cfg).state_dict(), config, err)
+    state = Denoiser(cfg).state_dict()
+    return write_bundle(folder, state, cfg, Schedule(), Conditioning(), models, weights, train={})
 
 
 def test_refiner_bad_input_and_foreign_model(tmp_path):

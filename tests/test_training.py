@@ -10,19 +10,20 @@ import pytest
 import torch
 from helpers import random_poses, stereo_views, tiny_model_config, write_corpus
 
-import binopose.train as train_module
+import binopose.training.train as train_module
 from binopose.checkpoint import load_checkpoint, load_model, save_model
 from binopose.config import from_dict
 from binopose.data.presets import NoiseConfig, build_error_models
 from binopose.data.rigs import RigConfig
 from binopose.data.synth import AugmentConfig, make_batch
+from binopose.diffusion.conditioning import Conditioning
 from binopose.diffusion.loss import LossConfig, denoising_loss
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
 from binopose.model import Denoiser
 from binopose.refiner import Refiner
-from binopose.train import TrainConfig, train
-from binopose.validate import START_LEVELS
+from binopose.training.train import TrainConfig, train
+from binopose.training.validate import START_LEVELS
 
 
 def test_denoiser_overfits_a_fixed_batch():
@@ -36,7 +37,7 @@ def test_denoiser_overfits_a_fixed_batch():
     first = last = None
     for _ in range(250):
         gen.manual_seed(1)  # the same steps and noise every time: one fixed batch
-        loss, stats = denoising_loss(net, batch, schedule, models, weights, cfg, gen)
+        loss, stats = denoising_loss(net, batch, schedule, models, weights, cfg, gen, cond=Conditioning())
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -53,7 +54,11 @@ def _model_files(tmp_path, seed: int = 0):
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     models, weights = build_error_models(NoiseConfig())
-    config = {"model": dataclasses.asdict(cfg), "schedule": dataclasses.asdict(Schedule())}
+    config = {
+        "model": dataclasses.asdict(cfg),
+        "schedule": dataclasses.asdict(Schedule()),
+        "conditioning": dataclasses.asdict(Conditioning()),
+    }
     err = {"models": [dataclasses.asdict(m) for m in models], "weights": weights}
     path = save_model(tmp_path / "model", net.state_dict(), config, err)
     return net.eval(), path, models
@@ -67,7 +72,7 @@ def test_checkpoint_round_trip(tmp_path):
         assert torch.equal(state[k], v), k
     assert from_dict(type(net.cfg), config["model"]) == net.cfg
     assert [m["name"] for m in err["models"]] == [m.name for m in models]
-    direct = Refiner(net, Schedule(), {m.name: m for m in models})
+    direct = Refiner(net, Schedule(), {m.name: m for m in models}, Conditioning())
     loaded = Refiner.load(path)
     _, P, u = stereo_views(16)
     u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(0), dtype=u.dtype) * 2
@@ -203,7 +208,8 @@ def test_real_pairs_mix_into_training(tmp_path):
         train(_config(tmp_path, "bad", real_pairs={**real, "family": "nope"}), progress=False)
 
     # the level the network is told varies around the pairs' own with level_jitter, and only then
-    from binopose.diffusion.loss import LossConfig, real_pairs_loss
+    from binopose.diffusion.loss import LossConfig
+    from binopose.training.real_pairs import real_pairs_loss
 
     seen = []
 
@@ -214,10 +220,51 @@ def test_real_pairs_mix_into_training(tmp_path):
 
     idx = torch.arange(len(pairs))
     gen = torch.Generator().manual_seed(0)
-    real_pairs_loss(Spy(), pairs, idx, LossConfig())
-    real_pairs_loss(Spy(), pairs, idx, LossConfig(), gen, 0.2)
+    real_pairs_loss(Spy(), pairs, idx, LossConfig(), cond=Conditioning())
+    real_pairs_loss(Spy(), pairs, idx, LossConfig(), gen, 0.2, cond=Conditioning())
     assert torch.allclose(seen[0], torch.full_like(seen[0], pairs.sigma))
     spread = torch.log(seen[1] / pairs.sigma).std()
     assert 0.1 < float(spread) < 0.3
     with pytest.raises(ValueError, match="generator"):
-        real_pairs_loss(Spy(), pairs, idx, LossConfig(), None, 0.2)
+        real_pairs_loss(Spy(), pairs, idx, LossConfig(), None, 0.2, cond=Conditioning())
+
+
+#: sha256 over the checkpoint and model tensors of a 20-step tiny run (seed 3, batch 16; "mixed": a quarter
+#: of each batch real pairs), recorded with the training loop before it was split into set-up / step /
+#: validate / save (torch 2.13.0 on the CPU): one process must train exactly as before
+RECORDED_RUNS = {
+    "plain": "bf721a8da7334621c12bc8e341764ccc03054ac72e9110c2d1989aff71ae562b",
+    "mixed": "eba14343317feaa0341abcfa1b8630ae028b9fc0bc10487dfec69135c6f6acf8",
+}
+
+
+def _weights_hash(run) -> str:
+    import hashlib
+
+    ck = load_checkpoint(run / "checkpoint.safetensors")[0]
+    w = load_model(run / "model")[0]
+    h = hashlib.sha256()
+    for tensors in (ck, w):
+        for k in sorted(tensors):
+            h.update(k.encode())
+            h.update(tensors[k].numpy().tobytes())
+    return h.hexdigest()
+
+
+@pytest.mark.skipif(
+    not torch.__version__.startswith("2.13.0") or torch.cuda.is_available(),
+    reason="the recorded sums are torch 2.13.0's CPU arithmetic",
+)
+def test_one_process_trains_as_before_the_split(tmp_path):
+    import numpy as np
+    from test_eval_cli import make_benchmark
+
+    from binopose.training.train import is_main, process_seed
+
+    assert is_main() and process_seed(3) == 3  # no process group: the only process writes, seed unchanged
+    np.savez(tmp_path / "dev.npz", **make_benchmark(noise_px=1.0, n_per=20))
+    mixed = {"path": str(tmp_path / "dev.npz"), "subjects": ["S1"], "fraction": 0.25}
+    model = dataclasses.asdict(tiny_model_config(dropout=0.1))
+    cfg = _config(tmp_path, "mixed", steps=20, ckpt_every=10, val_every=10, model=model, real_pairs=mixed)
+    train(cfg, progress=False)  # the mixed run also takes every step of the plain one (synthetic batches)
+    assert _weights_hash(tmp_path / "mixed") == RECORDED_RUNS["mixed"]

@@ -7,7 +7,7 @@ import numpy as np
 
 from binopose.geometry.rig import Camera, StereoRig, rodrigues_to_matrix
 from binopose.io import Keypoints2D
-from binopose.video import open_media
+from binopose.video.media import open_media
 from binopose.viz import animate_poses_3d, plot_pose_3d, reproject, upright_basis, write_overlay
 
 

@@ -15,11 +15,12 @@ import torch
 
 from binopose.data.benchmark import Error2DStats, StereoBenchmark, protocol_folds
 from binopose.data.noise import ErrorModel2D, fit_error_model, normalized_profile, pose_scale_px
+from binopose.data.presets import majority_family
 from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.metrics import pose_metrics, reprojection_errors
 from binopose.offsets import apply_body_offsets, fit_body_offsets
-from binopose.refiner import Refiner
+from binopose.refiner import RefineOptions, Refiner
 from binopose.skeleton import ROOT, root_from_hips
 
 Method = Callable[[StereoBenchmark, "Error2DStats | None"], np.ndarray]
@@ -97,17 +98,20 @@ LEVEL_GRID = (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.3)
 LEVEL_MODES = ("matched", "calibrated", "auto")
 
 
-def calibrate_level(refiner: Refiner, frames: StereoBenchmark, kp2d: np.ndarray) -> float:
+def calibrate_level(
+    refiner: Refiner, frames: StereoBenchmark, kp2d: np.ndarray, options: RefineOptions | None = None
+) -> float:
     """The start level with the lowest MPJPE on ``frames`` (other subjects' frames with ground truth,
     input ``kp2d`` prepared as the test input is: a validation split, never the test frames): the best
-    of :data:`LEVEL_GRID`, then a golden-section search (log scale) between its two neighbours."""
+    of :data:`LEVEL_GRID`, then a golden-section search (log scale) between its two neighbours.
+    ``options``: the refiner's options to vary the start level of (None: its own)."""
+    options = options or refiner.options
     P = frames.projection_matrices()
     ok = np.isfinite(frames.kp3d_gt).all((1, 2))
     kp, P, gt = kp2d[ok], P[torch.from_numpy(ok)], frames.kp3d_gt[ok]
 
     def mpjpe(s: float) -> float:
-        refiner.start_sigma = s
-        pred = refiner.refine(kp, P).poses.numpy()
+        pred = refiner.refine(kp, P, options=replace(options, start_sigma=s)).poses.numpy()
         return float(np.nanmean(np.linalg.norm(pred - gt, axis=-1)))
 
     errors = [mpjpe(s) for s in LEVEL_GRID]
@@ -142,18 +146,16 @@ def dualdiff_method(
     ``auto`` calibrates where the protocol allows it and matches elsewhere."""
     if level not in LEVEL_MODES:
         raise BinoposeError(f"unknown level mode {level!r} (expected one of: {', '.join(LEVEL_MODES)})")
-    base_sigma, base_profile = refiner.start_sigma, refiner.noise_profile
 
     def method(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
         kp = _input_2d(bench, stats, bias)
         P = bench.projection_matrices()
-        refiner.start_sigma, refiner.noise_profile = base_sigma, base_profile
+        opts = refiner.options
         if stats is not None and match_noise:
-            if refiner.net.cfg.noise_profile:
-                refiner.noise_profile = noise_profile(stats)
-            stereo_share = float(refiner.looks_stereo(torch.from_numpy(kp), P).float().mean())
-            kind = "stereo" if stereo_share > 0.5 else "per-view"
-            refiner.start_sigma = noise_level(stats, kp, refiner.error_models[kind])
+            if refiner.conditioning.noise_profile:
+                opts = replace(opts, noise_profile=tuple(noise_profile(stats)))
+            kind = majority_family(refiner.looks_stereo(torch.from_numpy(kp), P))
+            opts = replace(opts, start_sigma=noise_level(stats, kp, refiner.error_models[kind]))
         frames = None if stats is None else stats.frames
         can_calibrate = frames is not None and frames.kp3d_gt is not None
         if level == "calibrated" and not can_calibrate:
@@ -161,8 +163,9 @@ def dualdiff_method(
                 "--level calibrated needs a protocol with other frames to fit on (cross-subject)"
             )
         if match_noise and level != "matched" and can_calibrate:
-            refiner.start_sigma = calibrate_level(refiner, frames, _input_2d(frames, stats, bias))
-        return refiner.refine(kp, P).poses.numpy()
+            level_ = calibrate_level(refiner, frames, _input_2d(frames, stats, bias), opts)
+            opts = replace(opts, start_sigma=level_)
+        return refiner.refine(kp, P, options=opts).poses.numpy()
 
     return method
 

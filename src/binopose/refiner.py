@@ -1,66 +1,89 @@
 """The user-facing refiner: load a model once, refine batches of stereo 2D keypoints into 3D poses.
 
     ref = Refiner.load()                      # the default model shipped with binopose
-    res = ref.refine(kp2d, rig)               # kp2d (N, 2, 17, 2) undistorted pixels
+    res = ref.refine(kp2d, rig)               # kp2d (N, 2, 17, 2) pixels as the rig's cameras see them
     res.poses, res.uncertainty                # (N, 17, 3) mm in the left camera frame, (N, 17) mm
+    ref.refine(kp2d, rig, options=RefineOptions(steps=4))   # per-call options; the refiner never changes
 
 Inputs stream through the network in chunks, so a million poses need little memory.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from binopose.config import from_dict
+from binopose.bundle import default_model_path, read_bundle
 from binopose.data.noise import ErrorModel2D, pose_scale_px
+from binopose.data.presets import PER_VIEW, STEREO, stereo_mask
 from binopose.device import resolve_device
-from binopose.diffusion.forward import hip_root_profile
+from binopose.diffusion.conditioning import EVIDENCE_DIM, Conditioning
 from binopose.diffusion.sampling import SampleResult, refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
-from binopose.geometry import project, triangulate
+from binopose.geometry.camera import undistort_views
 from binopose.geometry.rig import StereoRig
-from binopose.model import Denoiser, DenoiserConfig
-from binopose.model.denoiser import EVIDENCE_DIM
-from binopose.skeleton import LEFT_HIP, NUM_JOINTS, RIGHT_HIP, ROOT, root_from_hips
+from binopose.geometry.stereo import camera_baseline
+from binopose.skeleton import NUM_JOINTS
 
-#: relative reprojection residual below which an input is taken to come from a stereo-aware detector
-_STEREO_RESIDUAL = 0.002
-
-
-def default_model_path() -> Path:
-    return Path(str(resources.files("binopose") / "assets" / "default_model" / "model.safetensors"))
-
-
-def camera_baseline(P: Tensor) -> Tensor:
-    """Distance between the two camera centres of (..., 2, 3, 4) projection matrices."""
-    M, p4 = P[..., :3].double(), P[..., 3:].double()
-    C = -torch.linalg.solve(M, p4).squeeze(-1)
-    return (C[..., 0, :] - C[..., 1, :]).norm(dim=-1)
+__all__ = [
+    "CompileError",
+    "RefineOptions",
+    "Refiner",
+    "camera_baseline",
+    "default_model_path",
+    "split_settings",
+]
 
 
 class CompileError(BinoposeError):
     """``torch.compile`` does not work on this machine."""
 
 
-@dataclass
-class Refiner:
-    net: Denoiser
-    schedule: Schedule
-    error_models: dict[str, ErrorModel2D]
+@dataclass(frozen=True)
+class RefineOptions:
+    """How one call refines (the model stays as loaded)."""
+
     steps: int = 1
     hypotheses: int = 1
     aggregate: str = "mean"
     start_sigma: float | None = None  # start level (None: each error family's ``default_level``)
-    noise_kind: str = "auto"  # which error model family the input follows: auto, stereo, per-view
-    noise_profile: np.ndarray | None = None  # (17,) relative 2D error size per joint (None: the family's)
+    noise_kind: str = "auto"  # which error family the input follows: auto, stereo, per-view
+    # (17,) relative 2D error size per joint (None: the family's)
+    noise_profile: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.noise_profile is not None:  # a tuple of floats: frozen and exact (float64)
+            object.__setattr__(self, "noise_profile", tuple(float(x) for x in self.noise_profile))
+
+
+_SETTINGS = {"chunk", "net_chunk", "device", "precision", "compile"}
+
+
+def split_settings(settings: dict) -> tuple[RefineOptions, dict]:
+    """Keyword arguments -> (:class:`RefineOptions` from its fields and ``options``, the refiner's own
+    settings: device, precision, compile, chunk, net_chunk)."""
+    names = {f.name for f in dataclasses.fields(RefineOptions)}
+    unknown = set(settings) - names - _SETTINGS - {"options"}
+    if unknown:
+        raise TypeError(f"unknown refiner setting(s) {sorted(unknown)}")
+    opts = settings.get("options") or RefineOptions()
+    opts = dataclasses.replace(opts, **{k: v for k, v in settings.items() if k in names})
+    return opts, {k: v for k, v in settings.items() if k in _SETTINGS}
+
+
+@dataclass(frozen=True)
+class Refiner:
+    net: nn.Module
+    schedule: Schedule
+    error_models: dict[str, ErrorModel2D]
+    conditioning: Conditioning = field(default_factory=Conditioning)
+    options: RefineOptions = field(default_factory=RefineOptions)  # the default for each call
     chunk: int | None = None  # poses per chunk (None: 32768 on the CPU, 131072 on a GPU)
     # poses per network call (None: 512 on the CPU, for its caches; the whole chunk on a GPU)
     net_chunk: int | None = None
@@ -69,17 +92,18 @@ class Refiner:
     compile: bool = False  # torch.compile the network (a GPU's first call takes ~20 s more)
 
     def __post_init__(self) -> None:
-        self.device = resolve_device(str(self.device))
+        dev = resolve_device(str(self.device))
         if self.precision not in ("float32", "bfloat16"):
             raise BinoposeError(f"precision must be float32 or bfloat16, got {self.precision!r}")
-        gpu = self.device.type == "cuda"
-        if self.chunk is None:
-            self.chunk = 131072 if gpu else 32768
-        if self.net_chunk is None:
-            self.net_chunk = self.chunk if gpu else 512
-        self.net.to(self.device)
+        gpu = dev.type == "cuda"
+        chunk = self.chunk if self.chunk is not None else (131072 if gpu else 32768)
+        net_chunk = self.net_chunk if self.net_chunk is not None else (chunk if gpu else 512)
+        net = self.net.to(dev)
+        if self.compile and not hasattr(net, "_orig_mod"):  # not compiled twice (dataclasses.replace)
+            net = torch.compile(net, dynamic=True)
+        for name, value in (("device", dev), ("chunk", chunk), ("net_chunk", net_chunk), ("net", net)):
+            object.__setattr__(self, name, value)
         if self.compile:
-            self.net = torch.compile(self.net, dynamic=True)  # type: ignore[assignment]
             self._compile_now()
 
     def _compile_now(self) -> None:
@@ -100,34 +124,12 @@ class Refiner:
             ) from None
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, **options: object) -> Refiner:
-        """Load a model folder or ``model.safetensors`` (None: the default model)."""
-        from binopose.checkpoint import load_model
-
-        p = Path(path) if path is not None else default_model_path()
-        state, config, err = load_model(p)
-        try:
-            # model files from before these two options have no such keys
-            legacy = {"noise_profile": False, "root_from_hips": False}
-            mcfg = from_dict(DenoiserConfig, {**legacy, **config["model"]})
-            blocks = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
-            if mcfg.depth != blocks or not (0 < mcfg.heads <= mcfg.dim <= 4096 and 0 < mcfg.cond_dim <= 4096):
-                # checked before building: a forged config (depth 2**70) must not exhaust the memory
-                raise BinoposeError(
-                    f"{p}: config {config['model']} does not fit the weights ({blocks} blocks)"
-                )
-            net = Denoiser(mcfg)
-            net.load_state_dict(state, strict=True)
-            schedule = from_dict(Schedule, config["schedule"])
-            models = {m["name"]: ErrorModel2D.from_dict(m) for m in err["models"]}
-        except (KeyError, RuntimeError, TypeError, ValueError) as e:
-            if isinstance(e, BinoposeError):
-                raise
-            raise BinoposeError(
-                f"{p}: model does not match this binopose version ({str(e).splitlines()[0]})"
-            ) from None
-        net.eval()
-        return cls(net, schedule, models, **options)  # type: ignore[arg-type]
+    def load(cls, path: str | os.PathLike | None = None, **settings: object) -> Refiner:
+        """Load a model folder or ``model.safetensors`` (None: the default model). ``settings``: the
+        refiner's (device, precision, compile, chunk, net_chunk) and :class:`RefineOptions` fields."""
+        opts, settings = split_settings(settings)
+        b = read_bundle(path)
+        return cls(b.net, b.schedule, b.error_models, b.conditioning, opts, **settings)  # type: ignore[arg-type]
 
     def _denoise(self, X: Tensor, s: Tensor, B: Tensor, ev: Tensor) -> tuple[Tensor, Tensor]:
         n = max(1, self.net_chunk)
@@ -141,15 +143,10 @@ class Refiner:
         x0, log_std = (torch.cat(t) if len(outs) > 1 else t[0] for t in zip(*outs))
         return x0.to(X.dtype), log_std.float()
 
-    def looks_stereo(self, u: Tensor, P: Tensor, scale: Tensor | None = None) -> Tensor:
-        """(B,) True where the input looks stereo-aware (reprojects with ~zero residual), or as
-        ``noise_kind`` says when it is not "auto"."""
-        scale = pose_scale_px(u) if scale is None else scale
-        if self.noise_kind != "auto":
-            return torch.full(u.shape[:1], self.noise_kind == "stereo", device=u.device)
-        X = triangulate(u, P)
-        res = ((project(X, P) - u).norm(dim=-1) / scale[..., None]).nanmedian(-1).values.amax(-1)
-        return torch.nan_to_num(res, nan=1.0) < _STEREO_RESIDUAL
+    def looks_stereo(self, u: Tensor, P: Tensor, options: RefineOptions | None = None) -> Tensor:
+        """(B,) True where the input goes to the stereo-aware family (:func:`stereo_mask`; as the
+        options' ``noise_kind`` says when it is not "auto")."""
+        return stereo_mask(u, P, (options or self.options).noise_kind)
 
     @torch.inference_mode()
     def refine(
@@ -157,33 +154,23 @@ class Refiner:
         kp2d: Tensor | np.ndarray,
         cameras: StereoRig | Tensor | np.ndarray,
         conf: Tensor | np.ndarray | None = None,
+        options: RefineOptions | None = None,
     ) -> SampleResult:
         """Refine stereo 2D keypoints.
 
         Args:
-            kp2d: (N, 2, 17, 2) undistorted pixels of the left and right view (NaN = missing).
+            kp2d: (N, 2, 17, 2) pixels of the left and right view (NaN = missing): as the cameras see
+                them when ``cameras`` is a :class:`StereoRig` (its lens distortion is removed here),
+                undistorted when ``cameras`` are projection matrices.
             cameras: a :class:`StereoRig`, or projection matrices (2, 3, 4) or (N, 2, 3, 4) in the
                 left camera frame (mm).
             conf: optional (N, 2, 17) confidences (0 = missing).
+            options: this call's options (None: the refiner's ``options``).
         Returns:
             poses (N, 17, 3) mm, uncertainty (N, 17) mm, triangulated (N, 17, 3).
         """
-        u = torch.as_tensor(kp2d)  # converted to float64 chunk by chunk (a million poses stay small)
-        if u.ndim != 4 or u.shape[1:] != (2, NUM_JOINTS, 2):
-            raise BinoposeError(f"keypoints must have shape (N, 2, 17, 2), got {tuple(u.shape)}")
-        P = (
-            cameras.projection_matrices(torch.float64)
-            if isinstance(cameras, StereoRig)
-            else torch.as_tensor(cameras)
-        )
-        if P.shape[-3:] != (2, 3, 4) or P.ndim not in (3, 4) or (P.ndim == 4 and P.shape[0] != u.shape[0]):
-            raise BinoposeError(
-                f"projection matrices must be (2, 3, 4) or (N, 2, 3, 4), got {tuple(P.shape)}"
-            )
-        P = P.expand(u.shape[0], 2, 3, 4)
-        c = None if conf is None else torch.as_tensor(conf)
-        if c is not None and c.shape != u.shape[:3]:
-            raise BinoposeError(f"confidences must have shape (N, 2, 17), got {tuple(c.shape)}")
+        u, P, c = _check_inputs(kp2d, cameras, conf)
+        opts = options or self.options
         N = u.shape[0]
         # page-locked results on a GPU: copies into ordinary (pageable) memory run at a tenth of the speed
         host = dict(dtype=torch.float64, pin_memory=self.device.type == "cuda")
@@ -196,50 +183,47 @@ class Refiner:
             sl = slice(i, i + self.chunk)
             # moved in their own dtype (float32 input: half the bytes), then made float64 there
             r = self._refine_chunk(
-                *(None if t is None else t[sl].to(self.device).double() for t in (u, P, c))
+                *(None if t is None else t[sl].to(self.device).double() for t in (u, P, c)), opts
             )
             out.poses[sl], out.uncertainty[sl], out.triangulated[sl] = r.poses, r.uncertainty, r.triangulated
         return out
 
-    def _refine_chunk(self, u: Tensor, P: Tensor, conf: Tensor | None) -> SampleResult:
-        if self.net.cfg.root_from_hips:
-            u = root_from_hips(u)
-            if conf is not None:
-                conf = conf.clone()
-                conf[..., ROOT] = conf[..., [RIGHT_HIP, LEFT_HIP]].amin(-1)
+    def _refine_family(self, kind: str, inputs: tuple, opts: RefineOptions) -> SampleResult:
+        """Refine poses (already under the root rule) that follow error family ``kind``: ``inputs`` are
+        u (B, 2, J, 2), P (B, 2, 3, 4), baseline (B,), scale (B, 2) and conf (B, 2, J) or None."""
+        u, P, baseline, scale, conf = inputs
+        model = self.error_models.get(kind) or next(iter(self.error_models.values()))
+        level = model.default_level if opts.start_sigma is None else opts.start_sigma
+        profile = model.joint_profile() if opts.noise_profile is None else np.asarray(opts.noise_profile)
+        return refine_2d(
+            self._denoise,
+            u,
+            P,
+            baseline,
+            scale,
+            self.schedule.sampling_sigmas(level, opts.steps),
+            opts.hypotheses,
+            opts.aggregate,
+            model,
+            conf=conf,
+            profile=self.conditioning.root_profile(torch.as_tensor(profile).to(u)),
+        )
+
+    def _refine_chunk(self, u: Tensor, P: Tensor, conf: Tensor | None, opts: RefineOptions) -> SampleResult:
+        u, conf = self.conditioning.root_input(u, conf)
         scale = pose_scale_px(u)
-        baseline = camera_baseline(P)
-        stereo = self.looks_stereo(u, P, scale)
+        stereo = stereo_mask(u, P, opts.noise_kind, scale)
+        inputs = (u, P, camera_baseline(P), scale, conf)
         out = None
-        n_stereo = int(stereo.sum())
-        for kind, mask in (("stereo", stereo), ("per-view", ~stereo)):
-            n = n_stereo if kind == "stereo" else len(stereo) - n_stereo
-            if n == 0:
-                continue
-            pick = (lambda t: t) if n == len(stereo) else (lambda t, m=mask: t[m])  # noqa: E731  (all: no copy)
-            model = self.error_models.get(kind) or next(iter(self.error_models.values()))
-            level = model.default_level if self.start_sigma is None else self.start_sigma
-            profile = torch.as_tensor(
-                model.joint_profile() if self.noise_profile is None else self.noise_profile
-            ).to(u)
-            if self.net.cfg.root_from_hips:  # the pelvis is now as good as the hips
-                profile = hip_root_profile(profile)
-            r = refine_2d(
-                self._denoise,
-                pick(u),
-                pick(P),
-                pick(baseline),
-                pick(scale),
-                self.schedule.sampling_sigmas(level, self.steps),
-                self.hypotheses,
-                self.aggregate,
-                model,
-                conf=None if conf is None else pick(conf),
-                profile=profile,
-            )
-            if n == len(stereo):
+        for kind, mask in ((STEREO, stereo), (PER_VIEW, ~stereo)):
+            n = int(mask.sum())
+            if n == len(mask):  # all of one family: no copies
+                r = self._refine_family(kind, inputs, opts)
                 out = [r.poses, r.uncertainty, r.triangulated]
                 break
+            if n == 0:
+                continue
+            r = self._refine_family(kind, tuple(None if t is None else t[mask] for t in inputs), opts)
             if out is None:
                 out = [
                     torch.full((u.shape[0], *t.shape[1:]), float("nan"), dtype=t.dtype, device=t.device)
@@ -252,3 +236,24 @@ class Refiner:
         out[0][tri_nan] = float("nan")
         out[1][tri_nan] = float("nan")
         return SampleResult(*out)
+
+
+def _check_inputs(
+    kp2d: Tensor | np.ndarray, cameras: StereoRig | Tensor | np.ndarray, conf: Tensor | np.ndarray | None
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Checked (N, 2, 17, 2) keypoints (undistorted), (N, 2, 3, 4) cameras and (N, 2, 17) confidences."""
+    u = torch.as_tensor(kp2d)  # converted to float64 chunk by chunk (a million poses stay small)
+    if u.ndim != 4 or u.shape[1:] != (2, NUM_JOINTS, 2):
+        raise BinoposeError(f"keypoints must have shape (N, 2, 17, 2), got {tuple(u.shape)}")
+    if isinstance(cameras, StereoRig):
+        if cameras.left.dist.any() or cameras.right.dist.any():  # an ideal rig's input stays as it is
+            u = undistort_views(u.double(), *cameras.intrinsics(torch.float64))
+        P = cameras.projection_matrices(torch.float64)
+    else:
+        P = torch.as_tensor(cameras)
+    if P.shape[-3:] != (2, 3, 4) or P.ndim not in (3, 4) or (P.ndim == 4 and P.shape[0] != u.shape[0]):
+        raise BinoposeError(f"projection matrices must be (2, 3, 4) or (N, 2, 3, 4), got {tuple(P.shape)}")
+    c = None if conf is None else torch.as_tensor(conf)
+    if c is not None and c.shape != u.shape[:3]:
+        raise BinoposeError(f"confidences must have shape (N, 2, 17), got {tuple(c.shape)}")
+    return u, P.expand(u.shape[0], 2, 3, 4), c

@@ -17,7 +17,7 @@ from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D, Poses3D
 from binopose.io_utils import atomic_write
 from binopose.skeleton import BONES, LEFT_RIGHT_PAIRS
-from binopose.video import FrameSource
+from binopose.video.media import FrameSource
 
 _LEFT_JOINTS = {left for _, left in LEFT_RIGHT_PAIRS}
 _RIGHT_JOINTS = {right for right, _ in LEFT_RIGHT_PAIRS}

@@ -65,8 +65,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from binopose.geometry.board import Board
-    from binopose.geometry.calibration import CalibrationConfig, calibrate_stereo, write_calibration
+    from binopose.calibrate.board import Board
+    from binopose.calibrate.calibration import CalibrationConfig, calibrate_stereo, write_calibration
 
     if args.board == "charuco" and args.marker_mm is None:
         raise BinoposeError("--board charuco needs --marker-mm (the side of one ArUco marker)")

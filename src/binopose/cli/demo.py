@@ -9,9 +9,10 @@ import json
 from importlib import resources
 from pathlib import Path
 
+from binopose.cli.options import add_refiner_options, lift_refiner_fields
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
-from binopose.pipeline import SMOOTHERS, LiftConfig, run_pipeline
+from binopose.video.pipeline import SMOOTHERS, LiftConfig, run_pipeline
 
 
 def demo_assets() -> dict[str, Path]:
@@ -37,13 +38,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="output folder (default: ./binopose_demo_out)",
     )
-    p.add_argument("--model", metavar="PATH", help="refiner model (default: the model shipped with binopose)")
     p.add_argument("--no-refine", action="store_true", help="triangulation only")
     p.add_argument(
         "--smooth", default="none", choices=SMOOTHERS, help="temporal filter on the 3D poses (default: none)"
     )
     p.add_argument("--max-frames", type=int, metavar="N", help="use only the first N frame pairs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_refiner_options(p)
 
 
 def compare_with_reference(summary: dict, reference: Path, out: Path) -> dict:
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         f"binopose demo: {a['left'].name} + {a['right'].name} ({rig.left.name}/{rig.right.name}, "
         f"baseline {rig.baseline_mm / 1000:.2f} m), clip: {a['readme']}"
     )
-    cfg = LiftConfig(refine=not args.no_refine, model=args.model, smooth=args.smooth)
+    cfg = LiftConfig(refine=not args.no_refine, smooth=args.smooth, **lift_refiner_fields(args))
     summary = run_pipeline(
         a["left"], a["right"], rig, args.out, cfg, max_frames=args.max_frames, progress=not args.quiet
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from binopose.cli.options import add_refiner_options, refiner_settings
 from binopose.data.benchmark import PROTOCOLS, load_benchmark
 from binopose.errors import BinoposeError
 from binopose.evaluate import (
@@ -50,31 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="triangulate: the pelvis as detected, or from the hips' midpoint (default: detected; a "
         "dualdiff model's own setting decides for it)",
     )
+    add_refiner_options(p)
     g = p.add_argument_group("dualdiff options")
-    g.add_argument(
-        "--model", metavar="PATH", help="model folder or model.safetensors (default: the shipped model)"
-    )
-    g.add_argument("--steps", type=int, default=1, metavar="K", help="sampling steps (default: 1)")
-    g.add_argument(
-        "--device", default="cpu", help="where the refiner runs: cpu, cuda, cuda:N or auto (default cpu)"
-    )
-    g.add_argument(
-        "--compile",
-        action="store_true",
-        help="torch.compile the network (faster on large files; ~20 s to start)",
-    )
-    g.add_argument("--hypotheses", type=int, default=1, metavar="H", help="hypotheses per pose (default: 1)")
-    g.add_argument(
-        "--aggregate", default="mean", choices=("mean", "reprojection"), help="how to merge hypotheses"
-    )
-    g.add_argument(
-        "--start-sigma",
-        type=float,
-        default=None,
-        metavar="S",
-        help="noise level to start from when the protocol gives no 2D statistics (default: the model's "
-        "level for the input's error family; the shipped model: 1 per-view, 0.2 stereo-aware)",
-    )
     g.add_argument(
         "--level",
         default="auto",
@@ -86,12 +64,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--no-match-noise",
         action="store_true",
         help="do not set the start level from the protocol's 2D error statistics",
-    )
-    g.add_argument(
-        "--noise-kind",
-        default="auto",
-        choices=("auto", "stereo", "per-view"),
-        help="2D error family of the input (default: auto, from the reprojection residual)",
     )
     p.add_argument(
         "--body-offsets",
@@ -113,20 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "dualdiff":
         from binopose.refiner import Refiner
 
-        if args.steps < 1 or args.hypotheses < 1:
-            raise BinoposeError("--steps and --hypotheses must be at least 1")
-        if args.start_sigma is not None and not 0 < args.start_sigma < 100:
-            raise BinoposeError(f"--start-sigma must be a positive noise level, got {args.start_sigma}")
-        refiner = Refiner.load(
-            args.model,
-            steps=args.steps,
-            hypotheses=args.hypotheses,
-            aggregate=args.aggregate,
-            start_sigma=args.start_sigma,
-            noise_kind=args.noise_kind,
-            device=args.device,
-            compile=args.compile,
-        )
+        refiner = Refiner.load(args.model, **refiner_settings(args))
         method = dualdiff_method(refiner, inner_bias, match_noise=not args.no_match_noise, level=args.level)
     else:
         method = triangulation_method(inner_bias, args.root)

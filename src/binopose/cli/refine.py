@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 
+from binopose.cli.options import add_refiner_options, lift_refiner_fields
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
 from binopose.io import POSE_FORMATS, load_keypoints_2d, save_poses
-from binopose.pipeline import SMOOTHERS, LiftConfig, lift, load_refiner
+from binopose.video.pipeline import SMOOTHERS, LiftConfig, lift, load_refiner
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,7 +24,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="camera names in the rig file (default: the first two)",
     )
     p.add_argument("--out", required=True, metavar="POSES", help=f"output file: {', '.join(POSE_FORMATS)}")
-    p.add_argument("--model", metavar="PATH", help="refiner model (default: the model shipped with binopose)")
     p.add_argument(
         "--method",
         default="dualdiff",
@@ -36,16 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fps", type=float, help="frame rate of the keypoints (for smoothing and the TRC file)")
     p.add_argument(
-        "--device", default="cpu", help="where the refiner runs: cpu, cuda, cuda:N or auto (default cpu)"
-    )
-    p.add_argument(
-        "--compile",
-        action="store_true",
-        help="torch.compile the refiner (faster on large files; ~20 s to start)",
-    )
-    p.add_argument(
         "--no-lr-fix", action="store_true", help="do not repair left/right label swaps between the views"
     )
+    add_refiner_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,11 +48,9 @@ def run(args: argparse.Namespace) -> int:
     rig = load_rig(args.rig, *(args.cameras or (None, None)))
     cfg = LiftConfig(
         refine=args.method == "dualdiff",
-        model=args.model,
         smooth=args.smooth,
         lr_fix=not args.no_lr_fix,
-        device=args.device,
-        compile=args.compile,
+        **lift_refiner_fields(args),
     )
     # loaded here, not on demand in lift: a bad model fails even when nothing is refinable
     refiner = load_refiner(cfg) if cfg.refine else None

@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from binopose.cli.options import add_refiner_options, lift_refiner_fields
 from binopose.geometry.rig import load_rig
-from binopose.pipeline import SMOOTHERS, LiftConfig, run_pipeline
+from binopose.video.pipeline import SMOOTHERS, LiftConfig, run_pipeline
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,7 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", default="binopose_out", metavar="DIR", help="output folder (default: ./binopose_out)"
     )
-    p.add_argument("--model", metavar="PATH", help="refiner model (default: the model shipped with binopose)")
     p.add_argument(
         "--no-refine", action="store_true", help="triangulation only, no Dual-Diffusion refinement"
     )
@@ -62,12 +62,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-viz", action="store_true", help="skip the overlay video and the 3D plots")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_refiner_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
     rig = load_rig(args.rig, *(args.cameras or (None, None)))
     cfg = LiftConfig(
-        refine=not args.no_refine, model=args.model, smooth=args.smooth, lr_fix=not args.no_lr_fix
+        refine=not args.no_refine, smooth=args.smooth, lr_fix=not args.no_lr_fix, **lift_refiner_fields(args)
     )
     summary = run_pipeline(
         args.left,

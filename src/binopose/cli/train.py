@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from binopose.config import load_config
-from binopose.train import TrainConfig, train
+from binopose.training.train import TrainConfig, train
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -13,11 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from binopose.data.benchmark import load_benchmark
-from binopose.data.noise import ErrorModel2D, fit_error_model
+from binopose.data.noise import ErrorModel2D, fit_error_model, pose_scale_px
 from binopose.errors import BinoposeError
+from binopose.geometry import project, triangulate
 from binopose.skeleton import NUM_JOINTS
+
+#: the error family of a stereo-aware detector (the views move together)
+STEREO = "stereo"
+#: the error family of one detector run per view (independent errors)
+PER_VIEW = "per-view"
+#: what an input's family may be given as: found from its residual, or one of the families
+FAMILY_CHOICES = ("auto", STEREO, PER_VIEW)
+#: relative reprojection residual below which an input is taken to come from a stereo-aware detector
+STEREO_RESIDUAL = 0.002
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,7 @@ def per_view_model(cfg: NoiseConfig) -> ErrorModel2D:
     if not cfg.fit_from:
         s = np.full((2, NUM_JOINTS, 2), cfg.generic_sigma)
         return ErrorModel2D(
-            "per-view",
+            PER_VIEW,
             indep_sigma=s.tolist(),
             shared_sigma=(s[0] * 0.3).tolist(),
             outlier_prob=0.05,
@@ -54,7 +66,7 @@ def per_view_model(cfg: NoiseConfig) -> ErrorModel2D:
         raise BinoposeError(
             f"noise.fit_from {cfg.fit_from}: none of the subjects {cfg.fit_subjects} is in the file"
         )
-    m = fit_error_model(bench.kp2d_pred[sel], bench.kp2d_gt[sel], name="per-view")
+    m = fit_error_model(bench.kp2d_pred[sel], bench.kp2d_gt[sel], name=PER_VIEW)
     d = {**m.__dict__, "bias": np.zeros((2, NUM_JOINTS, 2)).tolist(), "swap_prob": cfg.per_view_swap_prob}
     return ErrorModel2D(**d)
 
@@ -67,7 +79,7 @@ def stereo_model(cfg: NoiseConfig, profile_from: ErrorModel2D) -> ErrorModel2D:
     indep = np.zeros((2, NUM_JOINTS, 2))
     indep[..., 0] = cfg.stereo_disparity
     return ErrorModel2D(
-        "stereo",
+        STEREO,
         shared_sigma=prof.tolist(),
         indep_sigma=indep.tolist(),
         offset_sigma=[cfg.stereo_offset, cfg.stereo_offset],
@@ -78,9 +90,28 @@ def stereo_model(cfg: NoiseConfig, profile_from: ErrorModel2D) -> ErrorModel2D:
 
 def measured_families(cfg: NoiseConfig) -> set[str]:
     """The families whose size was fitted on a real detector (the others' sizes are presets)."""
-    return {"per-view"} if cfg.fit_from else set()
+    return {PER_VIEW} if cfg.fit_from else set()
 
 
 def build_error_models(cfg: NoiseConfig) -> tuple[list[ErrorModel2D], list[float]]:
     pv = per_view_model(cfg)
     return [stereo_model(cfg, pv), pv], [cfg.stereo_weight, 1 - cfg.stereo_weight]
+
+
+def stereo_mask(u: Tensor, P: Tensor, kind: str = "auto", scale: Tensor | None = None) -> Tensor:
+    """Route each pose to an error family: (B,) True where input (B, 2, J, 2) with (B, 2, 3, 4) cameras
+    goes to :data:`STEREO` (it reprojects with ~zero residual: a stereo-aware detector's), False where
+    to :data:`PER_VIEW`; ``kind`` other than "auto" routes every pose to that family."""
+    if kind not in FAMILY_CHOICES:
+        raise BinoposeError(f"unknown error family {kind!r} (expected one of: {', '.join(FAMILY_CHOICES)})")
+    if kind != "auto":
+        return torch.full(u.shape[:1], kind == STEREO, device=u.device)
+    scale = pose_scale_px(u) if scale is None else scale
+    X = triangulate(u, P)
+    res = ((project(X, P) - u).norm(dim=-1) / scale[..., None]).nanmedian(-1).values.amax(-1)
+    return torch.nan_to_num(res, nan=1.0) < STEREO_RESIDUAL
+
+
+def majority_family(mask: Tensor) -> str:
+    """The family most poses of a :func:`stereo_mask` go to (per-view on a tie)."""
+    return STEREO if float(mask.float().mean()) > 0.5 else PER_VIEW

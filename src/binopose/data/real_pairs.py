@@ -17,6 +17,7 @@ from torch import Tensor
 
 from binopose.data.benchmark import load_benchmark
 from binopose.data.noise import ErrorModel2D, fit_error_model, pose_scale_px
+from binopose.data.presets import PER_VIEW
 from binopose.data.synth import CleanBatch
 from binopose.errors import BinoposeError
 
@@ -26,7 +27,7 @@ class RealPairsConfig:
     path: str = ""  # a development file with kp3d_gt (empty: no real pairs)
     subjects: list[str] = field(default_factory=list)
     fraction: float = 0.0  # share of each training batch
-    family: str = "per-view"  # the error model family whose level and profile they are matched to
+    family: str = PER_VIEW  # the error model family whose level and profile they are matched to
     level_jitter: float = 0.0  # spread (log scale) of a random factor on their level, per sample
 
 

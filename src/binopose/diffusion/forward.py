@@ -8,8 +8,8 @@ import torch
 from torch import Tensor
 
 from binopose.data.noise import ErrorModel2D, apply_swaps, profile_jitter, sample_errors
+from binopose.diffusion.conditioning import Conditioning
 from binopose.geometry import project, triangulate
-from binopose.skeleton import root_from_hips
 
 
 def evidence_features(
@@ -28,7 +28,7 @@ def evidence_features(
         uv: (B, 2, J, 2). X: (B, J, 3). P: (B, 2, 3, 4). scale_px: (B, 2). conf: (B, 2, J) or None.
         profile: (B, J) or (J,) relative noise size per joint, or None.
     Returns:
-        (B, J, 6).
+        (B, J, :data:`~binopose.diffusion.conditioning.EVIDENCE_DIM`).
     """
     res = (uv - project(X, P)) / scale_px[:, :, None, None] * 10.0
     res = torch.nan_to_num(res, nan=0.0, posinf=0.0, neginf=0.0).clamp(-5, 5)
@@ -41,12 +41,6 @@ def evidence_features(
     return torch.cat(feats, -1).to(X.dtype)
 
 
-def hip_root_profile(profile: Tensor) -> Tensor:
-    """A per-joint noise profile (..., J) for input whose pelvis was taken from the hips
-    (:func:`~binopose.skeleton.root_from_hips`): the pelvis is then as good as the hips."""
-    return root_from_hips(profile[..., None])[..., 0]
-
-
 def dual_forward(
     u0: Tensor,
     P: Tensor,
@@ -56,7 +50,7 @@ def dual_forward(
     weights: Sequence[float],
     gen: torch.Generator,
     jitter: float = 0.0,
-    hip_root: bool = False,
+    cond: Conditioning | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Noise clean 2D keypoints of both views with a mixture of error models, then triangulate.
 
@@ -65,8 +59,8 @@ def dual_forward(
         models, weights: the 2D error models and the probability of each (one is drawn per sample).
         jitter: spread (log scale) of a random per-joint factor on each sample's error sizes
             (:func:`binopose.data.noise.profile_jitter`; 0: the models' own profiles).
-        hip_root: replace the noisy pelvis by the noisy hips' midpoint (:func:`root_from_hips`), as
-            the refiner does with its input.
+        cond: the conditioning contract whose root rule is applied to the noisy 2D, as the refiner
+            applies it to its input (None: no root rule).
     Returns:
         u: (B, 2, J, 2) noisy 2D; X: (B, J, 3) its triangulation (NaN where rays are parallel);
         profile: (B, J) the relative per-joint noise size each sample was drawn with.
@@ -88,7 +82,7 @@ def dual_forward(
         u[pick] = apply_swaps(u0[pick], swap_prob, gen) + e.to(u0.dtype)
         p = torch.from_numpy(m.joint_profile()).float().to(dev) * f
         profile[pick] = p / p.pow(2).mean(-1, keepdim=True).sqrt()
-    if hip_root:
-        u = root_from_hips(u)
-        profile = hip_root_profile(profile)
+    if cond is not None:
+        u, _ = cond.root_input(u)
+        profile = cond.root_profile(profile)
     return u, triangulate(u, P), profile

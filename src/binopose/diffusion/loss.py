@@ -15,13 +15,12 @@ import torch
 from torch import Tensor, nn
 
 from binopose.data.noise import ErrorModel2D
-from binopose.data.real_pairs import RealPairs
 from binopose.data.synth import CleanBatch
-from binopose.diffusion.forward import dual_forward, evidence_features, hip_root_profile
+from binopose.diffusion.conditioning import Conditioning
+from binopose.diffusion.forward import dual_forward, evidence_features
 from binopose.diffusion.schedule import Schedule
-from binopose.geometry import project, triangulate
-from binopose.model.denoiser import depth_gain
-from binopose.skeleton import root_from_hips
+from binopose.geometry import project
+from binopose.geometry.stereo import depth_gain
 
 
 @dataclass(frozen=True)
@@ -41,16 +40,17 @@ def denoising_loss(
     cfg: LossConfig,
     gen: torch.Generator,
     profile_jitter: float = 0.0,
+    *,
+    cond: Conditioning,
 ) -> tuple[Tensor, dict[str, float]]:
-    """One training loss on a clean batch (Dual-Diffusion forward process + x0 prediction).
-    ``profile_jitter``: see :func:`~binopose.diffusion.forward.dual_forward`."""
+    """One training loss on a clean batch (Dual-Diffusion forward process + x0 prediction), the network
+    fed as ``cond`` says. ``profile_jitter``: see :func:`~binopose.diffusion.forward.dual_forward`."""
     B = batch.X.shape[0]
     t = schedule.sample_steps(B, gen)
     sigma = schedule.sigma_of(t)
     if cfg.forward == "dual":
-        hip_root = bool(getattr(getattr(net, "cfg", None), "root_from_hips", False))
         u, Xn, profile = dual_forward(
-            batch.u, batch.P, batch.scale_px, sigma, models, weights, gen, profile_jitter, hip_root
+            batch.u, batch.P, batch.scale_px, sigma, models, weights, gen, profile_jitter, cond
         )
     elif cfg.forward == "3d":  # ablation: the 3D noise is not shaped by the stereo geometry
         size_mm = float(np.mean([m.rms() for m in models])) * 1700.0
@@ -66,31 +66,6 @@ def denoising_loss(
     return supervised_loss(net, u, Xn, batch, sigma, profile, cfg)
 
 
-def real_pairs_loss(
-    net: nn.Module,
-    pairs: RealPairs,
-    idx: Tensor,
-    cfg: LossConfig,
-    gen: torch.Generator | None = None,
-    level_jitter: float = 0.0,
-) -> tuple[Tensor, dict[str, float]]:
-    """The loss on real detector output (:mod:`binopose.data.real_pairs`) at its matched level, times
-    ``exp(level_jitter * z)`` per sample (z standard normal, drawn with ``gen``): a level that is always
-    the same would let the network treat that one level as a flag for this detector."""
-    u, batch = pairs.take(idx)
-    profile = pairs.profile.expand(len(idx), -1)
-    if getattr(getattr(net, "cfg", None), "root_from_hips", False):
-        u = root_from_hips(u)
-        profile = hip_root_profile(profile)
-    sigma = torch.full((len(idx),), pairs.sigma, dtype=torch.float64, device=u.device)
-    if level_jitter > 0:
-        if gen is None:
-            raise ValueError("level_jitter needs a random generator")
-        z = torch.randn(len(idx), generator=gen, dtype=torch.float64, device=gen.device)
-        sigma = sigma * torch.exp(level_jitter * z.to(u.device))
-    return supervised_loss(net, u, triangulate(u, batch.P), batch, sigma, profile, cfg)
-
-
 def supervised_loss(
     net: nn.Module,
     u: Tensor,
@@ -102,7 +77,7 @@ def supervised_loss(
 ) -> tuple[Tensor, dict[str, float]]:
     """Denoise noisy 2D ``u`` (B, 2, J, 2) and its triangulation ``Xn`` at levels ``sigma`` (B,) and
     compare with the clean ``batch``: synthetic noise (:func:`denoising_loss`) or a detector's real
-    output (:func:`real_pairs_loss`)."""
+    output (:func:`binopose.training.real_pairs.real_pairs_loss`)."""
     valid = torch.isfinite(Xn).all(-1).all(-1) & (Xn[..., 2] > 100).all(-1)
     Xn = torch.where(valid[:, None, None], Xn, batch.X)
     evidence = evidence_features(u, Xn, batch.P, batch.scale_px, profile=profile)

@@ -122,3 +122,11 @@ def undistort_points(uv: Tensor, K: Tensor, dist: Tensor, iterations: int = 20) 
         dy = p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
         xy = torch.stack([(xd[..., 0] - dx) / radial, (xd[..., 1] - dy) / radial], -1)
     return _to_pixels(xy, K)
+
+
+def undistort_views(uv: Tensor, K: Tensor, dist: Tensor) -> Tensor:
+    """Remove each view's lens distortion: uv (N, V, J, 2) pixels, K (V, 3, 3), dist (V, 4 or 5)
+    -> (N, V, J, 2) ideal pinhole pixels."""
+    return torch.stack(
+        [undistort_points(uv[:, v], K[v], dist[v]).reshape(uv[:, v].shape) for v in range(uv.shape[1])], 1
+    )

@@ -16,13 +16,12 @@ import torch
 from torch import Tensor, nn
 
 from binopose.errors import BinoposeError
+from binopose.geometry.stereo import depth_gain
 from binopose.model.graph import Block, sinusoidal
 from binopose.skeleton import NUM_JOINTS
 
-#: Number of 2D-evidence channels per joint: reprojection residual (u, v) in both views, confidence,
-#: log relative 2D noise size of the joint (:func:`binopose.diffusion.forward.evidence_features`).
-EVIDENCE_DIM = 6
-_BASEL_GAIN = 5.0  # brings baseline/depth (typically 0.05-1) to order one
+#: the confidence channel of the evidence (residuals first, the noise profile last)
+_CONF_CHANNEL = 4
 
 
 @dataclass(frozen=True)
@@ -34,16 +33,16 @@ class DenoiserConfig:
     dropout: float = 0.0
     z_embedding: bool = True  # condition on the root depth (camera frame)
     basel_norm: bool = True  # scale depth by baseline / depth, condition on the baseline
-    evidence_2d: bool = True  # per-joint 2D evidence: reprojection residuals and confidence
-    noise_profile: bool = True  # per-joint evidence also holds the joint's relative 2D noise size
-    root_from_hips: bool = True  # the input pelvis is the hips' midpoint (skeleton.root_from_hips)
     # > 0: the predicted correction is scaled by sigma / (sigma + out_level), so that it vanishes with the
     # noise level and a nearly clean input is returned nearly unchanged (0: unscaled, as models before v7)
     out_level: float = 0.0
 
 
 class Denoiser(nn.Module):
-    def __init__(self, cfg: DenoiserConfig) -> None:
+    """``evidence_width``: how many per-joint 2D-evidence channels the network reads (the first ones of
+    what it is fed; the diffusion process's ``Conditioning.evidence_width``; 0: none)."""
+
+    def __init__(self, cfg: DenoiserConfig, evidence_width: int = 6) -> None:
         super().__init__()
         if not cfg.out_level >= 0:
             raise BinoposeError(f"model.out_level must be 0 or more, got {cfg.out_level}")
@@ -54,7 +53,9 @@ class Denoiser(nn.Module):
             nn.Linear(n_cond * emb, cfg.cond_dim), nn.SiLU(), nn.Linear(cfg.cond_dim, cfg.cond_dim)
         )
         self.emb_dim = emb
-        self.n_evidence = (EVIDENCE_DIM - int(not cfg.noise_profile)) if cfg.evidence_2d else 0
+        if not 0 <= evidence_width <= 64:
+            raise BinoposeError(f"evidence width must be 0 to 64 channels, got {evidence_width}")
+        self.n_evidence = evidence_width
         self.inp = nn.Linear(3 + self.n_evidence, cfg.dim)
         self.joint_emb = nn.Parameter(torch.zeros(NUM_JOINTS, cfg.dim))
         self.blocks = nn.ModuleList(
@@ -79,7 +80,7 @@ class Denoiser(nn.Module):
         Args:
             X: (B, J, 3) noisy triangulated pose, left camera frame, mm (no NaN).
             sigma: (B,) noise level (units of the 2D error model). baseline: (B,) mm.
-            evidence: (B, J, 6) :func:`~binopose.diffusion.forward.evidence_features`, or None.
+            evidence: (B, J, >= evidence_width) 2D evidence (the diffusion process's), or None.
         Returns:
             x0: (B, J, 3) clean pose (mm, same frame); log_std: (B, J) log of the expected error (m).
         """
@@ -89,8 +90,8 @@ class Denoiser(nn.Module):
         scale = torch.stack([torch.ones_like(gain), torch.ones_like(gain), gain], -1).unsqueeze(1) / 1000.0
         rel = (X - center) * scale
         feats = [rel]
-        if self.cfg.evidence_2d:
-            ev = evidence if evidence is not None else _no_evidence(X)
+        if self.n_evidence:
+            ev = evidence if evidence is not None else _no_evidence(X, self.n_evidence)
             feats.append(ev[..., : self.n_evidence])
         conds = [sinusoidal(torch.log(sigma.float() + 1e-3) / 4, self.emb_dim)]
         if self.cfg.z_embedding:
@@ -110,14 +111,10 @@ class Denoiser(nn.Module):
         return x0, out[..., 3] + math.log(0.03)
 
 
-def depth_gain(center_z: Tensor, baseline: Tensor) -> Tensor:
-    """BaseL factor ``5 * baseline / depth``: stereo depth noise is ``depth / baseline`` times the lateral noise."""
-    return _BASEL_GAIN * baseline / center_z.clamp_min(100.0)
-
-
-def _no_evidence(X: Tensor) -> Tensor:
-    e = torch.zeros(*X.shape[:-1], EVIDENCE_DIM, dtype=X.dtype, device=X.device)
-    e[..., 4] = 1.0  # confidence 1, residuals 0, log noise profile 0
+def _no_evidence(X: Tensor, width: int) -> Tensor:
+    e = torch.zeros(*X.shape[:-1], width, dtype=X.dtype, device=X.device)
+    if width > _CONF_CHANNEL:
+        e[..., _CONF_CHANNEL] = 1.0  # confidence 1, residuals 0, log noise profile 0
     return e
 
 

@@ -1,11 +1,11 @@
 """Per-joint mean 3D error (bias) on MHAD under the official protocol: where each method's error is
 systematic, i.e. where its joint definitions differ from the file's.
 
-    python scripts/joint_bias.py [--model PATH]
+    python experiments/joint_bias.py [--model PATH]
 
 Compares triangulation of the mean-subtracted input (pelvis as detected, and from the hips), the
 released Dual-Diffusion output stored in the file (trained on ten MHAD subjects), and the refiner at the
-matched start level and at its family's default level. Writes ``docs/results/joint_bias.json`` and
+matched start level and at its family's default level. Writes ``experiments/results/joint_bias.json`` and
 ``docs/img/joint_bias.png``. Takes about 10 s on the 2-core CPU.
 """
 
@@ -53,7 +53,9 @@ def run(model: Path) -> dict:
         released, names = f["kp3d_dualdiff_official"].astype(np.float64), [str(n) for n in f["joint_names"]]
     metrics = pose_metrics(released, bench.kp3d_gt, bench.subject, bench.action)
     rows["released Dual-Diffusion (trained on MHAD)"] = joint_row(metrics, released, bench.kp3d_gt)
-    command = "python scripts/joint_bias.py" + ("" if model == default_model_path() else f" --model {model}")
+    command = "python experiments/joint_bias.py" + (
+        "" if model == default_model_path() else f" --model {model}"
+    )
     return {"command": command, "joints": names, "rows": rows}
 
 
@@ -81,7 +83,7 @@ def plot(record: dict, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=default_model_path(), help="model folder")
-    ap.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "joint_bias.json")
+    ap.add_argument("--json", type=Path, default=ROOT / "experiments" / "results" / "joint_bias.json")
     ap.add_argument("--png", type=Path, default=ROOT / "docs" / "img" / "joint_bias.png")
     args = ap.parse_args()
     if not MHAD.exists():

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from binopose.detect import Detector
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D, load_keypoints_2d, save_keypoints_2d
 from binopose.skeleton import NUM_JOINTS
-from binopose.video import FrameSource
+from binopose.video.detect import Detector
+from binopose.video.media import FrameSource
 
 
 def check_sizes(left: FrameSource, right: FrameSource, rig: StereoRig) -> None:

@@ -23,7 +23,7 @@ offsets, and real Stacked-Hourglass pairs of S1/S5/S6/S7 mixed into training at 
   triangulation's 35.26 / 102.56 / 27.66: better on all three metrics. This input is stereo-aware, so
   the refiner starts at the stereo family's default level, 0.2. That level was chosen when training
   ended, on synthetic validation poses only, as the start level with the smallest worst-case loss over
-  true levels 0.1–1.4 (`docs/img/levels.png`, `python scripts/default_levels.py`). At level 1, the
+  true levels 0.1–1.4 (`docs/img/levels.png`, `python experiments/default_levels.py`). At level 1, the
   default until this change, the same weights gave 35.31 / 34.06 / 26.21: MPJPE 0.05 mm worse than
   triangulation. **Disclosure:** the rule was written after MHAD sweeps had shown that low levels
   suit it. No MHAD frame enters the rule, but its author knew which way MHAD leans.
@@ -110,7 +110,7 @@ are meant to be fixed without MHAD:
   trained on ten MHAD subjects (S01–S07, S09, S10, S12; `REFERENCE.md`), with this detector, this rig
   and this skeleton. The only MHAD data here is the test file, and nothing in it may train a model.
   The picture shows the length of each joint's mean 3D error vector
-  (`python scripts/joint_bias.py`, `docs/results/joint_bias.json`):
+  (`python experiments/joint_bias.py`, `experiments/results/joint_bias.json`):
 
   ![joint bias](img/joint_bias.png)
 
@@ -128,7 +128,7 @@ are meant to be fixed without MHAD:
     "levels": """\
 The start level for inputs without 2D statistics (`binopose refine`, the raw protocol), per error
 family, chosen when `binopose train` ends (`validate.with_default_levels`); for the shipped model by
-`python scripts/default_levels.py src/binopose/assets/default_model --write`, with the weights
+`python experiments/default_levels.py src/binopose/assets/default_model --write`, with the weights
 unchanged. Each cell is refinement MPJPE over that of triangulation of the same input. The inputs are
 the validation poses on virtual rigs, with the family's errors at the true level of the row, and the
 refiner starts at the level of the column.
@@ -203,7 +203,7 @@ refiner starts at the level of the column.
     "ablations": """\
 Each ablation switches off one idea of the recipe. All are trained for the same short budget: 1000
 steps of 512 samples, 1/10 of the default's samples, without the real detector pairs
-(`real_pairs.fraction=0`; `bash scripts/train_ablations.sh`). MHAD uses the official protocol. SH
+(`real_pairs.fraction=0`; `bash experiments/train_ablations.sh`). MHAD uses the official protocol. SH
 uses cross-subject with the mean 2D bias and the matched level; S8 is the held-out subject.
 
 - **Dual forward process against isotropic 3D noise** (`loss.forward=3d`): the largest effect.
@@ -217,10 +217,10 @@ uses cross-subject with the mean 2D bias and the matched level; S8 is the held-o
   short model on MHAD (28.63 / 30.38 / 21.01), and as good as base on SH (56.07).
 - **Without the definition offsets** (`augment.definition_offset_mm=0`): worse on both, MHAD 36.29
   and SH 60.93 (S8 54.16 against 48.12).
-- **Without the pelvis from the hips** (`model.root_from_hips=false`): MHAD MPJPE-rel is much worse
+- **Without the pelvis from the hips** (`conditioning.root_from_hips=false`): MHAD MPJPE-rel is much worse
   (44.13 against 30.11), because its detector's pelvis is off. Its MPJPE is better (30.37), and SH is
   a little worse (57.27).
-- **Without the noise-profile input** (`model.noise_profile=false`): SH changes little (57.20).
+- **Without the noise-profile input** (`conditioning.noise_profile=false`): SH changes little (57.20).
   - MHAD's MPJPE jumps to 58.03 while its MPJPE-rel stays at 31.63: the whole pose moves.
   - The mean error vector is +50.7 mm in depth, against +13.3 for base.
   - Stereo depth noise is skewed: z = f·b / disparity. The network learns a depth correction for the
@@ -235,7 +235,7 @@ uses cross-subject with the mean 2D bias and the matched level; S8 is the held-o
     "sensitivity": """\
 One factor is varied at a time (base: baseline 0.5 m, distance 3.5 m, σ = 1). The test uses 1000
 held-out Human3.6M S8 poses, half on convergent and half on rectified virtual rigs, with 2D errors
-drawn from the model's two error families. Numbers are in `docs/results/sensitivity.json`.
+drawn from the model's two error families. Numbers are in `experiments/results/sensitivity.json`.
 
 - **Where the refiner helps:** on every setting with σ ≥ 0.5. The relative error gains most:
   - stereo family: 36.7 against 45.1 at the base setting;
@@ -262,7 +262,7 @@ above show what a different skeleton definition costs.
 - **Log:** `docs/img/training_default.png`. The validation MPJPE on held-out poses and virtual
   rigs at σ = 1 ended at 45.9 mm for the stereo family (triangulation: 51.7) and 209 mm for the
   per-view family (triangulation: 530).
-- **Ablations:** `bash scripts/train_ablations.sh` trains them in about 3 minutes each on an idle CPU.
+- **Ablations:** `bash experiments/train_ablations.sh` trains them in about 3 minutes each on an idle CPU.
 
 ### What is short of the issues' targets
 

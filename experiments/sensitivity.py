@@ -17,7 +17,7 @@ from binopose.data.noise import sample_errors
 from binopose.data.rigs import RigConfig
 from binopose.data.synth import AugmentConfig, make_batch
 from binopose.geometry import triangulate
-from binopose.refiner import Refiner
+from binopose.refiner import RefineOptions, Refiner
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BASE = {"baseline_m": 0.5, "distance_m": 3.5, "sigma": 1.0}
@@ -43,8 +43,7 @@ def _measure(
     u = b.u + sample_errors(m, b.scale_px, torch.full((len(poses),), sigma), gen, with_bias=False).double()
     tri = triangulate(u, b.P)
     ok = torch.isfinite(tri).all(-1).all(-1)
-    ref.start_sigma, ref.noise_kind = sigma, kind
-    dd = ref.refine(u[ok], b.P[ok]).poses
+    dd = ref.refine(u[ok], b.P[ok], options=RefineOptions(start_sigma=sigma, noise_kind=kind)).poses
     gt = b.X[ok]
 
     def err(X: torch.Tensor) -> tuple[float, float]:

@@ -12,8 +12,8 @@ declare -A ABL=(
   [no_basel]="model.basel_norm=false"
   [loss2d]="loss.w3d=0.0 loss.w2d=1.0"
   [noise3d]="loss.forward=3d"
-  [no_profile]="model.noise_profile=false noise.profile_jitter=0.0"
-  [no_hiproot]="model.root_from_hips=false"
+  [no_profile]="conditioning.noise_profile=false noise.profile_jitter=0.0"
+  [no_hiproot]="conditioning.root_from_hips=false"
   [no_defoffset]="augment.definition_offset_mm=0.0"
 )
 for name in base no_zemb no_basel loss2d noise3d no_profile no_hiproot no_defoffset; do

@@ -6,20 +6,23 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from binopose.data.corpora import PoseCorpus
 from binopose.data.noise import ErrorModel2D, sample_errors
-from binopose.data.synth import CleanBatch
-from binopose.diffusion.forward import hip_root_profile
+from binopose.data.synth import AugmentConfig, CleanBatch, make_batch
+from binopose.diffusion.conditioning import Conditioning
 from binopose.diffusion.sampling import refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.geometry import triangulate
 from binopose.io_utils import atomic_write
-from binopose.model import Denoiser
 from binopose.refiner import Refiner
-from binopose.skeleton import root_from_hips
+
+if TYPE_CHECKING:  # train.py imports this module
+    from binopose.training.train import TrainConfig
 
 
 def _noisy_input(batch: CleanBatch, model: ErrorModel2D, level: float, seed: int) -> tuple:
@@ -34,17 +37,18 @@ def _noisy_input(batch: CleanBatch, model: ErrorModel2D, level: float, seed: int
 
 
 @torch.no_grad()
-def validation_mpjpe(net: Denoiser, val: dict, schedule: Schedule) -> dict[str, float]:
-    """MPJPE (mm) of plain triangulation and of one-step refinement, per error model."""
+def validation_mpjpe(
+    net: torch.nn.Module, val: dict, schedule: Schedule, cond: Conditioning
+) -> dict[str, float]:
+    """MPJPE (mm) of plain triangulation and of one-step refinement, per error model (the network fed
+    as ``cond`` says)."""
     net.eval()
     b = val["batch"]
     out = {}
     for m in val["models"]:
         u, tri, ok = _noisy_input(b, m, 1.0, val["gen_seed"])
-        profile = torch.from_numpy(m.joint_profile())
-        if net.cfg.root_from_hips:  # as the refiner does
-            u = root_from_hips(u)
-            profile = hip_root_profile(profile)
+        u, _ = cond.root_input(u)  # as the refiner does
+        profile = cond.root_profile(torch.from_numpy(m.joint_profile()))
 
         def denoise(X, s, B, ev):
             x0, ls = net(X.float(), s.float(), B.float(), ev.float())
@@ -77,20 +81,15 @@ def level_table(refiner: Refiner, batch: CleanBatch, model: ErrorModel2D, seed: 
     """MPJPE of refinement over that of plain triangulation, (len(TRUE_LEVELS), len(START_LEVELS)):
     held-out poses on virtual rigs with ``model``'s errors at each true level, refined from each start
     level (the refiner told the input's family, as an input that the statistics do not describe is)."""
-    kind, start = refiner.noise_kind, refiner.start_sigma
-    refiner.noise_kind = model.name
     batch = batch.to("cpu")  # the refiner's results come back on the CPU
     out = np.empty((len(TRUE_LEVELS), len(START_LEVELS)))
-    try:
-        for i, t in enumerate(TRUE_LEVELS):
-            u, tri, ok = _noisy_input(batch, model, t, seed)
-            base = float((tri[ok] - batch.X[ok]).norm(dim=-1).mean())
-            for j, s in enumerate(START_LEVELS):
-                refiner.start_sigma = s
-                poses = refiner.refine(u[ok], batch.P[ok]).poses
-                out[i, j] = float((poses - batch.X[ok]).norm(dim=-1).mean()) / base
-    finally:
-        refiner.noise_kind, refiner.start_sigma = kind, start
+    for i, t in enumerate(TRUE_LEVELS):
+        u, tri, ok = _noisy_input(batch, model, t, seed)
+        base = float((tri[ok] - batch.X[ok]).norm(dim=-1).mean())
+        for j, s in enumerate(START_LEVELS):
+            opts = dataclasses.replace(refiner.options, noise_kind=model.name, start_sigma=s)
+            poses = refiner.refine(u[ok], batch.P[ok], options=opts).poses
+            out[i, j] = float((poses - batch.X[ok]).norm(dim=-1).mean()) / base
     return out
 
 
@@ -146,3 +145,19 @@ def plot_level_tables(tables: dict[str, list], levels: dict[str, float], path: s
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
+
+
+def validation_set(
+    val_poses: PoseCorpus,
+    cfg: TrainConfig,
+    models: list[ErrorModel2D],
+    weights: list[float],
+    device: torch.device | str = "cpu",
+) -> dict:
+    """Fixed validation batches (seeded): held-out poses, virtual rigs, each error model at sigma = 1.
+    Drawn on the CPU whatever the device, so that every device validates on the same poses."""
+    gen = torch.Generator().manual_seed(12345)
+    n = min(cfg.val_size, len(val_poses))
+    idx = torch.from_numpy(np.random.default_rng(0).choice(len(val_poses), n, replace=False))
+    batch = make_batch(torch.from_numpy(val_poses.poses)[idx], cfg.rig, AugmentConfig(mirror_prob=0.0), gen)
+    return {"batch": batch.to(device), "models": models, "gen_seed": 777}

@@ -1,7 +1,7 @@
 """Rebuild every number and plot of docs/RESULTS.md.
 
-    python scripts/results.py                 # evaluations (CLI commands, JSON under docs/results/)
-    python scripts/results.py --sensitivity   # also the synthetic sensitivity study and its plots
+    python experiments/results.py                 # evaluations (CLI commands, JSON under experiments/results/)
+    python experiments/results.py --sensitivity   # also the synthetic sensitivity study and its plots
 
 Each row is one ``binopose eval`` command, run through the CLI entry point exactly as printed; the
 JSON it writes is what the tables are made from. Missing data files or models skip their rows.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-OUT = ROOT / "docs" / "results"
+OUT = ROOT / "experiments" / "results"
 MHAD = DATA / "mhad_stereo_test.npz"
 SH = DATA / "h36m_sh_train" / "h36m_sh_stereo_train.npz"
 DEFAULT_MODEL = Path("src/binopose/assets/default_model")  # relative to ROOT, the working folder
@@ -154,16 +154,16 @@ def main_() -> None:
     if not args.render:
         run_rows(ROWS + ablation_rows(), args.force)
     if not args.render and (args.force or not (OUT / "levels.json").exists()):
-        from default_levels import run as run_levels  # scripts/default_levels.py
+        from default_levels import run as run_levels  # experiments/default_levels.py
 
         run_levels(
             DEFAULT_MODEL, "configs/default.yaml", OUT / "levels.json", ROOT / "docs" / "img" / "levels.png"
         )
     if args.sensitivity:
-        from sensitivity import run as run_sensitivity  # scripts/sensitivity.py
+        from sensitivity import run as run_sensitivity  # experiments/sensitivity.py
 
         run_sensitivity(OUT / "sensitivity.json", ROOT / "docs" / "img")
-    from results_text import COMMENTARY  # scripts/results_text.py: the prose around the tables
+    from results_text import COMMENTARY  # experiments/results_text.py: the prose around the tables
 
     rows = load_rows()
     ablation_plot(rows, ROOT / "docs" / "img" / "ablations.png")
@@ -348,9 +348,9 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
     sh = rows.get("sh_dd_xs_none_cal")
     parts = [
         "# Results\n",
-        "Every number here is rebuilt by `python scripts/results.py` (evaluations, one `binopose eval` command per row, "
-        "JSON in `docs/results/`) and `python scripts/results.py --sensitivity` (the synthetic study and its plot); "
-        "tables and this file are written by `python scripts/results.py --render`. Machine: the team's 2-core CPU "
+        "Every number here is rebuilt by `python experiments/results.py` (evaluations, one `binopose eval` command per row, "
+        "JSON in `experiments/results/`) and `python experiments/results.py --sensitivity` (the synthetic study and its plot); "
+        "tables and this file are written by `python experiments/results.py --render`. Machine: the team's 2-core CPU "
         "(AMD EPYC, torch 2.13.0+cpu). Millimetres; MPJPE is absolute (left camera frame), MPJPE-rel is "
         "pelvis-relative, PA after similarity Procrustes. Default model: `src/binopose/assets/default_model` "
         "(see [MODEL_CARD.md](MODEL_CARD.md)).\n",
@@ -385,7 +385,7 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
         "\nPer subject, dualdiff + body-frame offsets:\n",
         subject_table(rows.get("sh_dd_xs_none_offsets")),
         "\n" + commentary.get("sh", ""),
-        "## Ablations (short training: 1000 steps of 512 samples each, `scripts/train_ablations.sh`)\n",
+        "## Ablations (short training: 1000 steps of 512 samples each, `experiments/train_ablations.sh`)\n",
         "![ablations](img/ablations.png)\n",
         "MHAD, official protocol:\n",
         table(rows, abl_m),

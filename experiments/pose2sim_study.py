@@ -1,6 +1,6 @@
 """Two views of the Pose2Sim 4-camera capture against its 4-view reference (see docs/POSE2SIM.md).
 
-    .venv/bin/python scripts/pose2sim_study.py [--data DIR] [--model PATH] [--no-refine] [--detect]
+    .venv/bin/python experiments/pose2sim_study.py [--data DIR] [--model PATH] [--no-refine] [--detect]
 
 For each camera pair: the 2-view triangulation of the MediaPipe 2D in ``reference_4view.npz``
 (``kp2d_h36m17_synced``, distorted pixels, left/right flips already repaired) and, when a refiner
@@ -25,8 +25,8 @@ from binopose.errors import BinoposeError
 from binopose.geometry.rig import StereoRig, load_cameras
 from binopose.io import Keypoints2D
 from binopose.metrics import pose_metrics
-from binopose.pipeline import LiftConfig, lift
 from binopose.skeleton import JOINT_NAMES
+from binopose.video.pipeline import LiftConfig, lift
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "pose2sim_demo"
@@ -50,8 +50,8 @@ def detect_videos(data: Path, names: list[str], cache: Path) -> np.ndarray:
     """(4, F, 17, 3) binopose MediaPipe adapter on every frame of every raw video: x, y, confidence."""
     if cache.is_file():
         return np.load(cache)["kp"]
-    from binopose.detect import MediaPipeDetector
-    from binopose.video import open_media
+    from binopose.video.detect import MediaPipeDetector
+    from binopose.video.media import open_media
 
     out, t0, frames = [], time.perf_counter(), 0
     for name in names:

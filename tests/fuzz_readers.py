@@ -1,6 +1,6 @@
 """Fuzz binopose's file readers with malformed inputs; a crash is any exception but BinoposeError.
 
-    OMP_NUM_THREADS=1 python bench/fuzz_readers.py --cases 12000 --seed 0 [--json OUT.json]
+    OMP_NUM_THREADS=1 python tests/fuzz_readers.py --cases 12000 --seed 0 [--json OUT.json]
 
 Each case starts from a valid file of one format (benchmark npz, rig TOML, 2D keypoint npz/json,
 pose npz/json/csv, model and checkpoint safetensors, pose corpus npz, training config YAML) and
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from binopose.checkpoint import load_checkpoint, save_checkpoint, save_model
+from binopose.checkpoint import load_checkpoint, save_checkpoint
 from binopose.config import load_config
 from binopose.data.benchmark import load_benchmark
 from binopose.data.corpora import load_corpus
@@ -110,7 +110,9 @@ def toml_text(d: dict) -> str:
 
 
 def tiny_model(folder: Path) -> None:
+    from binopose.bundle import write_bundle
     from binopose.data.presets import NoiseConfig, build_error_models
+    from binopose.diffusion.conditioning import Conditioning
     from binopose.diffusion.schedule import Schedule
     from binopose.model import Denoiser, DenoiserConfig
 
@@ -118,11 +120,7 @@ def tiny_model(folder: Path) -> None:
     torch.manual_seed(0)
     net = Denoiser(cfg)
     models, weights = build_error_models(NoiseConfig())
-    import dataclasses
-
-    config = {"model": dataclasses.asdict(cfg), "schedule": dataclasses.asdict(Schedule()), "train": {}}
-    err = {"models": [dataclasses.asdict(m) for m in models], "weights": list(weights)}
-    save_model(folder, net.state_dict(), config, err)
+    write_bundle(folder, net.state_dict(), cfg, Schedule(), Conditioning(), models, weights, train={})
 
 
 def build_seeds(tmp: Path) -> dict[str, bytes]:
@@ -158,7 +156,7 @@ def build_seeds(tmp: Path) -> dict[str, bytes]:
 
 # --- readers under test -------------------------------------------------------------------------------------
 def _train_config(p: Path) -> object:
-    from binopose.train import TrainConfig
+    from binopose.training.train import TrainConfig
 
     return load_config(TrainConfig, p)
 

@@ -2,7 +2,7 @@
 
 The steps are plain functions over arrays so each can be used (and tested) alone:
 
-- :func:`~binopose.pair_detection.detect_pair` streams both cameras through one detector each (frame offset for
+- :func:`~binopose.video.pair_detection.detect_pair` streams both cameras through one detector each (frame offset for
   unsynchronised cameras, checkpoints of the 2D detections so a long run can resume);
 - :func:`lift` turns 2D keypoints (the cameras' pixels) into :class:`binopose.io.Poses3D`:
   undistort, fix left/right label swaps between the views, triangulate with confidences, refine
@@ -14,22 +14,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from binopose.detect import Detector
 from binopose.errors import BinoposeError
 from binopose.geometry import triangulate
-from binopose.geometry.camera import project, undistort_points
+from binopose.geometry.camera import project, undistort_views
 from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D, Poses3D
-from binopose.pair_detection import check_sizes, detect_pair
 from binopose.skeleton import flip_permutation
-from binopose.video import open_media
+from binopose.video.detect import Detector
+from binopose.video.media import open_media
+from binopose.video.pair_detection import check_sizes, detect_pair
 
 if TYPE_CHECKING:
     from binopose.refiner import Refiner
@@ -48,16 +48,14 @@ class LiftConfig:
     lr_fix: bool = True  # swap the right view's left/right labels where that makes the views agree
     device: str = "cpu"  # where the refiner runs: cpu, cuda, cuda:N or auto
     compile: bool = False  # torch.compile the refiner's network (for large inputs)
+    # the refiner's per-call options (binopose.refiner.RefineOptions fields: steps, hypotheses, ...)
+    options: dict = field(default_factory=dict)
 
 
 # --- 2D -> 3D ----------------------------------------------------------------------------------------
 def undistort(kp2d: np.ndarray, rig: StereoRig) -> torch.Tensor:
     """(N, 2, 17, 2) camera pixels -> ideal pinhole pixels (float64 tensor)."""
-    uv = torch.as_tensor(kp2d, dtype=torch.float64)
-    K, dist = rig.intrinsics(torch.float64)  # one (3, 3) K per view: camera.py broadcasts a single K
-    return torch.stack(
-        [undistort_points(uv[:, v], K[v], dist[v]).reshape(uv[:, v].shape) for v in range(2)], 1
-    )
+    return undistort_views(torch.as_tensor(kp2d, dtype=torch.float64), *rig.intrinsics(torch.float64))
 
 
 def fix_left_right(
@@ -110,7 +108,7 @@ def load_refiner(cfg: LiftConfig) -> Refiner:
             f"refinement needs binopose.refiner, which cannot be imported ({e}); use --no-refine"
         ) from None
     try:
-        return Refiner.load(cfg.model, device=cfg.device, compile=cfg.compile)
+        return Refiner.load(cfg.model, device=cfg.device, compile=cfg.compile, **cfg.options)
     except CompileError:
         raise
     except BinoposeError as e:
@@ -185,7 +183,9 @@ def lift(
         t1 = time.perf_counter()
         ok = torch.isfinite(X).all(-1).all(-1)  # the refiner gets complete poses only
         if ok.any():
-            res = (refiner or load_refiner(cfg)).refine(uv[ok].float(), rig, conf[ok].float())
+            res = (refiner or load_refiner(cfg)).refine(
+                uv[ok].float(), P, conf[ok].float()
+            )  # uv: undistorted
             X[ok] = res.poses.detach().double()
             unc[ok] = res.uncertainty.detach().double()
         info.update(
@@ -223,9 +223,9 @@ def run_pipeline(
 ) -> dict:
     """Two videos (or image folders) -> files in ``out_dir``; returns the run summary (also saved
     as ``summary.json``): frames, timings, detection frames/s and the paths written."""
-    from binopose.detect import make_detector
     from binopose.io import save_poses
     from binopose.io_utils import atomic_write_json
+    from binopose.video.detect import make_detector
 
     t_start = time.perf_counter()
     out = Path(out_dir)

@@ -1,7 +1,7 @@
 """Choose a trained model's default start levels, as ``binopose train`` does when it ends, and draw the
 tables behind them.
 
-    python scripts/default_levels.py MODEL [--config configs/default.yaml] [--write]
+    python experiments/default_levels.py MODEL [--config configs/default.yaml] [--write]
 
 The tables come from the validation poses of the training config (held-out subjects and clips, virtual
 rigs): refinement MPJPE over triangulation's for each true level of a family's errors and each start
@@ -20,8 +20,14 @@ from binopose.config import load_config
 from binopose.data.presets import measured_families
 from binopose.io_utils import atomic_write_json
 from binopose.refiner import Refiner
-from binopose.train import TrainConfig, load_poses, validation_set
-from binopose.validate import START_LEVELS, TRUE_LEVELS, plot_level_tables, with_default_levels
+from binopose.training.train import TrainConfig, load_poses
+from binopose.training.validate import (
+    START_LEVELS,
+    TRUE_LEVELS,
+    plot_level_tables,
+    validation_set,
+    with_default_levels,
+)
 
 
 def run(model: Path, config: str, json_path: Path, png_path: Path, write: bool = False) -> dict[str, float]:
@@ -35,7 +41,7 @@ def run(model: Path, config: str, json_path: Path, png_path: Path, write: bool =
     levels = {k: m.default_level for k, m in models.items()}
     json_path.parent.mkdir(parents=True, exist_ok=True)
     record = {
-        "command": f"python scripts/default_levels.py {model} --config {config}",
+        "command": f"python experiments/default_levels.py {model} --config {config}",
         "levels": levels,
         "true_levels": TRUE_LEVELS,
         "start_levels": START_LEVELS,
@@ -55,7 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path, help="model folder")
     ap.add_argument("--config", default="configs/default.yaml", help="the model's training config")
-    ap.add_argument("--json", type=Path, default=Path("docs/results/levels.json"))
+    ap.add_argument("--json", type=Path, default=Path("experiments/results/levels.json"))
     ap.add_argument("--png", type=Path, default=Path("docs/img/levels.png"))
     ap.add_argument("--write", action="store_true", help="store the levels in the model folder")
     args = ap.parse_args()

@@ -3,12 +3,12 @@
 The pipeline, one function each::
 
     iter_frame_pairs   two image folders (sorted, matched by index) or two videos (every n-th frame;
-                       binopose.video)
-    detect_board       corners of one gray image, sub-pixel refined, in board order (geometry.board)
+                       binopose.video.media)
+    detect_board       corners of one gray image, sub-pixel refined, in board order (calibrate.board)
     calibrate_detections  per-camera intrinsics (cv2.calibrateCamera), stereo extrinsics
                        (cv2.stereoCalibrate, intrinsics fixed), outlier frames dropped and re-solved
     rectify_rig        optional: the rectified rig (cv2.stereoRectify), see ``rectification_maps``
-                       (geometry.rectify)
+                       (calibrate.rectify)
     write_calibration  the rig TOML (``save_rig``) and a JSON report
 
 The world frame is the left camera frame (left R = I, t = 0), in millimetres. Only the calibration
@@ -26,12 +26,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from binopose.calibrate.board import Board, Detection, charuco_board, detect_board
+from binopose.calibrate.rectify import rectified_path, rectify_rig
 from binopose.errors import BinoposeError
-from binopose.geometry.board import Board, Detection, charuco_board, detect_board
-from binopose.geometry.rectify import rectified_path, rectify_rig
 from binopose.geometry.rig import Camera, StereoRig, matrix_to_rodrigues, save_rig
 from binopose.io_utils import atomic_write_json
-from binopose.video import iter_frame_pairs
+from binopose.video.media import iter_frame_pairs
 
 # --- detection and rejection -------------------------------------------------------------------
 

@@ -1,0 +1,2 @@
+"""Stereo calibration with OpenCV (boards, calibration, rectification): an edge package that the core
+(geometry, model, diffusion) never imports."""

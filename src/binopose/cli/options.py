@@ -1,0 +1,61 @@
+"""Options shared by every subcommand that refines (eval, refine, run, demo): the model, where it runs
+and how each call samples. One definition, so that the subcommands cannot drift apart."""
+
+from __future__ import annotations
+
+import argparse
+
+from binopose.data.presets import FAMILY_CHOICES
+from binopose.errors import BinoposeError
+
+#: RefineOptions fields set from the command line (``binopose.refiner.RefineOptions``)
+SAMPLING = ("steps", "hypotheses", "aggregate", "start_sigma", "noise_kind")
+
+
+def add_refiner_options(p: argparse.ArgumentParser) -> None:
+    """Add --model, --device, --compile and the sampling options (a "refiner options" group)."""
+    g = p.add_argument_group("refiner options")
+    g.add_argument(
+        "--model", metavar="PATH", help="model folder or .safetensors file (default: the shipped one)"
+    )
+    g.add_argument(
+        "--device", default="cpu", help="cpu, cuda, cuda:N or auto: where the refiner runs (default cpu)"
+    )
+    g.add_argument(
+        "--compile", action="store_true", help="torch.compile the network (large inputs; ~20 s to start)"
+    )
+    g.add_argument("--steps", type=int, default=1, metavar="K", help="sampling steps (default: 1)")
+    g.add_argument("--hypotheses", type=int, default=1, metavar="H", help="hypotheses per pose (default: 1)")
+    g.add_argument(
+        "--aggregate", default="mean", choices=("mean", "reprojection"), help="how to merge hypotheses"
+    )
+    g.add_argument(
+        "--start-sigma",
+        type=float,
+        default=None,
+        metavar="S",
+        help="noise level to start from when nothing else sets it (default: the model's level for the "
+        "input's error family; the shipped model: 1 per-view, 0.2 stereo-aware)",
+    )
+    g.add_argument(
+        "--noise-kind",
+        default="auto",
+        choices=FAMILY_CHOICES,
+        help="2D error family of the input (default: auto, from the reprojection residual)",
+    )
+
+
+def refiner_settings(args: argparse.Namespace) -> dict:
+    """Checked keyword arguments for ``Refiner.load`` (without the model path) from the parsed options."""
+    if args.steps < 1 or args.hypotheses < 1:
+        raise BinoposeError("--steps and --hypotheses must be at least 1")
+    if args.start_sigma is not None and not 0 < args.start_sigma < 100:
+        raise BinoposeError(f"--start-sigma must be a positive noise level, got {args.start_sigma}")
+    return {"device": args.device, "compile": args.compile, **{k: getattr(args, k) for k in SAMPLING}}
+
+
+def lift_refiner_fields(args: argparse.Namespace) -> dict:
+    """The refiner fields of ``binopose.video.pipeline.LiftConfig`` from the parsed options."""
+    settings = refiner_settings(args)
+    device, compile_ = settings.pop("device"), settings.pop("compile")
+    return {"model": args.model, "device": device, "compile": compile_, "options": settings}
