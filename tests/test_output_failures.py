@@ -8,9 +8,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -144,19 +146,45 @@ def test_read_only_output_exits_1(cmd, code, f, capsys, monkeypatch):
     assert rc == 1 and str(out) in line and os.strerror(code) in line
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
 def test_real_read_only_folder_through_the_installed_command(f):
-    ro = f["dir"] / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
+    """A real read-only folder, through a real process: as root (who ignores permissions) the command
+    runs as uid 65534 through setpriv, otherwise as the user, with chmod 555."""
+    prefix = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("root without setpriv: no way to meet a read-only folder")
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    d = Path(tempfile.mkdtemp(prefix="binopose_ro_"))  # readable by the other user, unlike tmp_path
     try:
-        for argv in (["eval", f["bench"], "--json", ro / "m.json"], refine_argv(f, ro / "p.npz")):
-            r = subprocess.run(
-                [sys.executable, "-m", "binopose", *map(str, argv)], capture_output=True, text=True
-            )
-            assert r.returncode == 1 and "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
+        d.chmod(0o755)
+        for k in ("bench", "kp", "rig"):
+            shutil.copy(f[k], d / f[k].name)
+            (d / f[k].name).chmod(0o644)
+        ro = d / "ro"
+        ro.mkdir(mode=0o555)
+        ro.chmod(0o555)
+        argvs = (
+            ["eval", d / "bench.npz", "--json", ro / "m.json"],
+            [
+                "refine",
+                d / "kp.npz",
+                "--rig",
+                d / "rig.toml",
+                "--method",
+                "triangulate",
+                "--out",
+                ro / "p.npz",
+            ],
+        )
+        env = {**os.environ, "HOME": str(d), "PYTHONPATH": os.pathsep.join(sys.path)}
+        for argv in argvs:
+            cmd = [*prefix, sys.executable, "-m", "binopose", *map(str, argv)]
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=d)
+            assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+            assert len(r.stderr.splitlines()) == 1 and "not writable" in r.stderr, r.stderr
+        assert list(ro.iterdir()) == []
     finally:
-        ro.chmod(0o755)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_write_failure_in_a_subprocess_is_not_exit_0(f, tmp_path):
