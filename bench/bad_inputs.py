@@ -2,7 +2,7 @@
 tracebacks, exits with status 0 where a write failed, and answers other than one line (binopose's own;
 MediaPipe's native logs are counted apart) with the expected exit code (2: the input, option or path is wrong; 1: the machine refused the write).
 
-    python bench/bad_inputs.py [--json OUT.json] [--skip-slow]
+    python bench/bad_inputs.py [--json OUT.json] [--skip-slow] [--code OTHER/src]
 
 Each case is a real process (``python -m binopose ...``). Failing outputs are real where the machine
 allows: as root, a 64 KiB tmpfs filled up (ENOSPC) and a read-only tmpfs (EROFS) are mounted under a
@@ -18,6 +18,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -188,7 +189,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="also write the results to this JSON file")
     ap.add_argument("--skip-slow", action="store_true", help="skip the cases that run detection (run, demo)")
+    ap.add_argument("--code", metavar="SRC", help="run the command from this source folder (another version)")
     args = ap.parse_args()
+    if args.code:
+        os.environ["PYTHONPATH"] = str(Path(args.code).resolve())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the mounts below are undone
     tmp = Path(tempfile.mkdtemp(prefix="binopose_bad_inputs_"))
     paths = make_inputs(tmp)
     ok = {"rofs": mount_tmpfs(tmp / "rofs", "ro,size=64k"), "full": mount_tmpfs(tmp / "full", "size=64k")}
