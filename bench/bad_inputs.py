@@ -38,6 +38,11 @@ BAD_SETTINGS = [
     "model.heads=3", "model.dim=0", "model.depth=-1", "ema_decay=5", "steps=-1", "schedule.steps=0",
     "lr=!!python/object/apply:os.system ['true']",
 ]  # fmt: skip
+#: a tiny valid training run, so that the bad setting after it is the only problem
+TRAIN_BASE = [
+    "corpora=[{{path: {d}/corpus.npz}}]", "steps=3", "batch_size=8", "val_size=8", "warmup=1", "model.dim=16",
+    "model.heads=2", "model.depth=1", "model.cond_dim=16",
+]  # fmt: skip
 
 
 def make_inputs(d: Path) -> dict[str, str]:
@@ -60,6 +65,7 @@ def make_inputs(d: Path) -> dict[str, str]:
         t_right_from_left_mm=np.tile([-300.0, 0, 0], (n, 1)), subject=np.array(["S9", "S9", "S11", "S11"]),
     )  # fmt: skip
     np.savez(d / "bench.npz", **bench)
+    np.savez(d / "corpus.npz", kp3d_world_mm=X.repeat(10, 0), subject=np.array(["S1", "S8"] * 20))
     for key in ("kp3d_gt", "kp2d_gt"):
         a = bench[key].copy()
         a.reshape(n, -1)[1, 0] = np.nan
@@ -153,7 +159,10 @@ def cases(ok: dict[str, bool]) -> list[tuple]:
         ("refine --out a folder", ["refine", "{d}/kp.npz", "--rig", "{d}/rig.toml", "--out", "{d}/a_folder.json"], 2, True),
     ]  # fmt: skip
     c = [(*x, None) for x in c]
-    c += [(f"train {s}", ["train", "out={d}/t", s, "--no-progress"], 2, False, None) for s in BAD_SETTINGS]
+    c += [
+        (f"train {s}", ["train", "out={d}/t", *TRAIN_BASE, s, "--no-progress"], 2, False, None)
+        for s in BAD_SETTINGS
+    ]
     c += [
         (*x, None) for x in output_cases("under a regular file", "{d}/a_file/sub/m.json", "{d}/a_file/sub", 2)
     ]
@@ -206,7 +215,14 @@ def main() -> int:
                 continue
             r = run_case(argv, user, paths)
             r.update(case=name, expected=expected, write_fails=writes, as_user="uid 65534" if user else "")
-            r["ok"] = r["rc"] == expected and not r["traceback"] and r["stderr_lines"] == 1
+            r["wrote_output"] = (tmp / "t").exists()  # a refused training setting must write nothing
+            shutil.rmtree(tmp / "t", ignore_errors=True)
+            r["ok"] = (
+                r["rc"] == expected
+                and not r["traceback"]
+                and r["stderr_lines"] == 1
+                and not r["wrote_output"]
+            )
             rows.append(r)
             print(
                 f"{'ok ' if r['ok'] else 'BAD'} {r['rc']:>3} (want {expected}) {name}: {r['message']}",
@@ -230,6 +246,8 @@ def report(rows: list[dict], ok: dict[str, bool], json_path: str | None) -> int:
         "not_one_line": sum(r["stderr_lines"] != 1 for r in rows),  # binopose's own lines
         "with_other_stderr_lines": sum(r["other_stderr_lines"] > 0 for r in rows),  # MediaPipe's logs
         "unexpected_exit_code": sum(r["rc"] != r["expected"] for r in rows),
+        "refused_setting_wrote_output": sum(r["wrote_output"] for r in rows),
+        "not_ok": sum(not r["ok"] for r in rows),
     }
     print(f"\n{'what':<28}{'count':>7}")
     for k, v in counts.items():
