@@ -65,6 +65,8 @@ def make_inputs(d: Path) -> dict[str, str]:
         t_right_from_left_mm=np.tile([-300.0, 0, 0], (n, 1)), subject=np.array(["S9", "S9", "S11", "S11"]),
     )  # fmt: skip
     np.savez(d / "bench.npz", **bench)
+    shutil.copy(d / "bench.npz", d / "victim.npz")  # the inputs that '= input' cases would overwrite
+    shutil.copy(d / "kp.npz", d / "victim_kp.npz")
     np.savez(d / "corpus.npz", kp3d_world_mm=X.repeat(10, 0), subject=np.array(["S1", "S8"] * 20))
     for key in ("kp3d_gt", "kp2d_gt"):
         a = bench[key].copy()
@@ -152,8 +154,8 @@ def cases(ok: dict[str, bool]) -> list[tuple]:
         ("refine rig without matrix", ["refine", "{d}/kp.npz", "--rig", "{d}/rig_nomatrix.toml", "--out", "{d}/o.json"], 2, False),
         ("run --max-frames -1", ["run", "--left", "{d}", "--right", "{d}", "--rig", "{d}/rig.toml", "--max-frames", "-1"], 2, False),
         ("demo --max-frames -1", ["demo", "--max-frames", "-1"], 2, False),
-        ("eval --json = input", ["eval", "{d}/bench.npz", "--json", "{d}/bench.npz"], 2, True),
-        ("refine --out = input", ["refine", "{d}/kp.npz", "--rig", "{d}/rig.toml", "--out", "{d}/kp.npz"], 2, True),
+        ("eval --json = input", ["eval", "{d}/victim.npz", "--json", "{d}/victim.npz"], 2, True),
+        ("refine --out = input", ["refine", "{d}/victim_kp.npz", "--rig", "{d}/rig.toml", "--out", "{d}/victim_kp.npz"], 2, True),
         ("eval --json /dev/null (not a regular file)", ["eval", "{d}/bench.npz", "--json", "/dev/null"], 2, True),
         ("eval --json a folder", ["eval", "{d}/bench.npz", "--json", "{d}/a_folder.json"], 2, True),
         ("refine --out a folder", ["refine", "{d}/kp.npz", "--rig", "{d}/rig.toml", "--out", "{d}/a_folder.json"], 2, True),
@@ -207,6 +209,7 @@ def main() -> int:
     paths = make_inputs(tmp)
     ok = {"rofs": mount_tmpfs(tmp / "rofs", "ro,size=64k"), "full": mount_tmpfs(tmp / "full", "size=64k")}
     rows = []
+    victims = {p: p.read_bytes() for p in (tmp / "victim.npz", tmp / "victim_kp.npz")}
     try:
         if ok["full"]:
             fill(tmp / "full")
@@ -216,11 +219,15 @@ def main() -> int:
             r = run_case(argv, user, paths)
             r.update(case=name, expected=expected, write_fails=writes, as_user="uid 65534" if user else "")
             r["wrote_output"] = (tmp / "t").exists()  # a refused training setting must write nothing
+            r["input_destroyed"] = any(p.read_bytes() != b for p, b in victims.items())
+            for p, b in victims.items():
+                p.write_bytes(b)
             shutil.rmtree(tmp / "t", ignore_errors=True)
             r["ok"] = (
                 r["rc"] == expected
                 and not r["traceback"]
                 and r["stderr_lines"] == 1
+                and not r["input_destroyed"]
                 and not r["wrote_output"]
             )
             rows.append(r)
@@ -247,6 +254,7 @@ def report(rows: list[dict], ok: dict[str, bool], json_path: str | None) -> int:
         "with_other_stderr_lines": sum(r["other_stderr_lines"] > 0 for r in rows),  # MediaPipe's logs
         "unexpected_exit_code": sum(r["rc"] != r["expected"] for r in rows),
         "refused_setting_wrote_output": sum(r["wrote_output"] for r in rows),
+        "input_overwritten": sum(r["input_destroyed"] for r in rows),
         "not_ok": sum(not r["ok"] for r in rows),
     }
     print(f"\n{'what':<28}{'count':>7}")
