@@ -10,12 +10,13 @@ Prints a table and a JSON record with the command and the machine.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
 from pathlib import Path
+
+from binopose.io_utils import json_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = [ROOT / "src/binopose/assets/demo/left.mp4", ROOT.parent / "shared/data/pose2sim_demo/cam03.mp4"]
@@ -90,9 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "results": rows,
     }
-    print(json.dumps(record))
+    print(json_text(record, indent=None))
     if args.json:
-        args.json.write_text(json.dumps(record, indent=1) + "\n")
+        args.json.write_text(json_text(record, indent=1) + "\n")
     return 0
 
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import platform
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import torch
 
 from binopose.geometry import project, triangulate
+from binopose.io_utils import json_text
 
 JOINTS, VIEWS = 17, 2
 
@@ -111,10 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"{r['kernel']:<28}{r['batch']:>9}{r['seconds'] * 1e3:>10.3f}ms{r['poses_per_s']:>14,.0f}")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(
-                {"command": command, "machine": machine, "dtype": args.dtype, "results": rows}, f, indent=2
-            )
+        doc = {"command": command, "machine": machine, "dtype": args.dtype, "results": rows}
+        Path(args.json).write_text(json_text(doc) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
 

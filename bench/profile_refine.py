@@ -8,7 +8,6 @@ profiler's top operations, and the largest difference of each variant's poses fr
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refine import _inputs, machine  # noqa: E402
 
+from binopose.io_utils import json_text
 from binopose.refiner import Refiner  # noqa: E402
 
 
@@ -78,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
             "mean_diff_mm": float(diff.nanmean()),
         }
         rows.append(row)
-        print(json.dumps(row))
+        print(json_text(row, indent=None))
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": machine(), "batch": args.batch, "rows": rows}))
+        Path(args.json).write_text(
+            json_text({"machine": machine(), "batch": args.batch, "rows": rows}, indent=None)
+        )
     return 0
 
 

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from binopose.io_utils import json_text
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -222,13 +224,14 @@ def bench_start(args: argparse.Namespace, run_case) -> tuple[str, dict] | None:
     if args.case:
         result = run_case(json.loads(args.case))
         print(
-            json.dumps(
+            json_text(
                 {
                     **result,
                     "peak_rss_mb": peak_rss_mb(),
                     "peak_gpu_mb": peak_gpu_mb(),
                     "torch_threads": machine()["torch_threads"],
-                }
+                },
+                indent=None,
             )
         )
         return None
@@ -273,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(rows, COLS)
     if args.json:
-        Path(args.json).write_text(json.dumps({"command": command, "machine": info, "rows": rows}, indent=1))
+        Path(args.json).write_text(json_text({"command": command, "machine": info, "rows": rows}, indent=1))
     return 0
 
 

@@ -15,13 +15,14 @@ the GPU (times are taken after a synchronisation) and the rows add the GPU's pea
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refine import add_common, bench_start, default_model_config, print_table, run_isolated  # noqa: E402
+
+from binopose.io_utils import json_text
 
 
 def run_case(case: dict) -> dict:
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print_table(rows, ["device", "batch", "samples_per_s", "seconds_per_step", "peak_rss_mb", "peak_gpu_mb"])
     if args.json:
-        Path(args.json).write_text(json.dumps({"command": command, "machine": info, "rows": rows}, indent=1))
+        Path(args.json).write_text(json_text({"command": command, "machine": info, "rows": rows}, indent=1))
     return 0
 
 

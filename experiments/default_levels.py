@@ -12,13 +12,12 @@ but the JSON and the PNG.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from binopose.checkpoint import load_model, save_model
 from binopose.config import load_config
 from binopose.data.presets import measured_families
-from binopose.io_utils import atomic_write_json
+from binopose.io_utils import atomic_write_json, json_text
 from binopose.refiner import Refiner
 from binopose.training.train import TrainConfig, load_poses
 from binopose.training.validate import (
@@ -65,7 +64,7 @@ def main() -> None:
     ap.add_argument("--png", type=Path, default=Path("docs/img/levels.png"))
     ap.add_argument("--write", action="store_true", help="store the levels in the model folder")
     args = ap.parse_args()
-    print(json.dumps(run(args.model, args.config, args.json, args.png, args.write)))
+    print(json_text(run(args.model, args.config, args.json, args.png, args.write), indent=None))
     if args.write:
         print(f"wrote {args.model}")
 

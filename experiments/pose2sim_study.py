@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import StereoRig, load_cameras
 from binopose.io import Keypoints2D
+from binopose.io_utils import json_text
 from binopose.metrics import pose_metrics
 from binopose.skeleton import JOINT_NAMES
 from binopose.video.pipeline import LiftConfig, lift
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, res in results.items()
     }
     args.json.write_text(
-        json.dumps({"command": " ".join(sys.argv), "refined": refine, "results": clean}, indent=1)
+        json_text({"command": " ".join(sys.argv), "refined": refine, "results": clean}, indent=1)
     )
     print(f"wrote {args.json} and {args.img}/pose2sim_*.png")
     return 0

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from binopose.io_utils import json_text
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "experiments" / "results"
@@ -139,7 +141,7 @@ def run_rows(rows: list[tuple[str, Path, str]], force: bool) -> None:
         res = json.loads(out.read_text())
         res["command"] = "binopose " + " ".join(argv)
         res["seconds"] = time.perf_counter() - t0
-        out.write_text(json.dumps(res, indent=2))
+        out.write_text(json_text(res, indent=2))
 
 
 def main_() -> None:

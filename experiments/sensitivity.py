@@ -6,7 +6,6 @@ Held-out 3D poses (Human3.6M S8, never trained on) on virtual rigs with one fact
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from binopose.data.noise import sample_errors
 from binopose.data.rigs import RigConfig
 from binopose.data.synth import AugmentConfig, make_batch
 from binopose.geometry import triangulate
+from binopose.io_utils import json_text
 from binopose.refiner import RefineOptions, Refiner
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -68,7 +68,7 @@ def run(out_json: Path, img_dir: Path, n: int = 2000, model: str | None = None) 
                 rows.append({factor: v, **_measure(ref, poses, kind, **args)})
             res["sweeps"][f"{kind}/{factor}"] = rows
     out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(res, indent=2))
+    out_json.write_text(json_text(res, indent=2))
     _plot(res, img_dir / "sensitivity.png")
     return res
 

@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from safetensors.torch import safe_open as _safe_open  # noqa: F401  (re-exported for readers)
 
 from binopose.errors import BinoposeError
-from binopose.io_utils import atomic_write, atomic_write_json
+from binopose.io_utils import atomic_write, atomic_write_json, json_text
 
 FORMAT = "binopose-model-1"
 
@@ -49,7 +49,11 @@ def save_model(
 ) -> Path:
     """Write a model folder; returns the weights path."""
     folder = Path(folder)
-    meta = {"format": FORMAT, "config": json.dumps(config), "error_model": json.dumps(error_model)}
+    meta = {
+        "format": FORMAT,
+        "config": json_text(config, indent=None),
+        "error_model": json_text(error_model, indent=None),
+    }
     _save(state, folder / "model.safetensors", meta)
     atomic_write_json(folder / "config.json", config)
     atomic_write_json(folder / "error_model.json", error_model)
@@ -73,7 +77,7 @@ def load_model(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict, 
 
 
 def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
-    _save(tensors, Path(path), {"format": FORMAT + "-checkpoint", "info": json.dumps(info)})
+    _save(tensors, Path(path), {"format": FORMAT + "-checkpoint", "info": json_text(info, indent=None)})
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -70,7 +70,12 @@ def from_dict(cls: type[T], data: dict, where: str = "") -> T:
             f"config: missing key(s) {', '.join(sorted(where + k for k in required - set(data)))}"
         )
     kwargs = {k: _convert(hints[k], v, f"{where}{k}") for k, v in data.items()}
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:  # a dataclass's own __post_init__ check
+        if isinstance(e, BinoposeError):
+            raise
+        raise BinoposeError(f"config: {where.rstrip('.') or cls.__name__}: {e}") from None
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -88,8 +93,19 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise BinoposeError(f"override {item!r}: {p} is not a section")
-        node[parts[-1]] = yaml.safe_load(raw)
+        node[parts[-1]] = _override_value(item, raw)
     return data
+
+
+def _override_value(item: str, raw: str) -> Any:
+    """A plain YAML value (number, string, list, mapping): tags such as ``!!python/object`` refused."""
+    try:
+        if any(isinstance(t, yaml.TagToken) for t in yaml.scan(raw)):
+            raise BinoposeError(f"override {item!r}: YAML tags (!...) are not allowed, give a plain value")
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        reason = str(e).splitlines()[0]
+        raise BinoposeError(f"override {item!r} is not a valid YAML value ({reason})") from None
 
 
 def load_config(cls: type[T], path: str | os.PathLike | None, overrides: list[str] = ()) -> T:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from binopose.errors import BinoposeError
-from binopose.io_utils import READ_ERRORS, atomic_write, atomic_write_text
+from binopose.io_utils import READ_ERRORS, atomic_write, atomic_write_text, check_npz_sizes
 from binopose.skeleton import JOINT_NAMES, NUM_JOINTS
 
 POSE_FORMATS = (".json", ".npz", ".csv", ".trc")
@@ -172,6 +172,7 @@ def load_poses(path: str | os.PathLike) -> Poses3D:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npz":
+            check_npz_sizes(path, "pose file")
             with np.load(path, allow_pickle=False) as d:
                 _check_joint_names([str(s) for s in d["joint_names"]], path)
                 fps = float(d["fps"])
@@ -269,6 +270,7 @@ def load_keypoints_2d(path: str | os.PathLike) -> Keypoints2D:
         raise BinoposeError(f"keypoint file not found: {path}")
     try:
         if path.suffix.lower() == ".npz":
+            check_npz_sizes(path, "keypoint file")
             with np.load(path, allow_pickle=False) as d:
                 if "kp2d" not in d:
                     raise BinoposeError(f"{path}: no 'kp2d' array (has: {', '.join(d.files)})")

@@ -45,6 +45,12 @@ class CompileError(BinoposeError):
     """``torch.compile`` does not work on this machine."""
 
 
+#: the most hypotheses per pose: each chunk of poses is held that many times over
+MAX_HYPOTHESES = 32
+#: the most sampling steps (a schedule has 100 by default; more than its own steps adds nothing)
+MAX_STEPS = 1000
+
+
 @dataclass(frozen=True)
 class RefineOptions:
     """How one call refines (the model stays as loaded)."""
@@ -58,6 +64,11 @@ class RefineOptions:
     noise_profile: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        if not (1 <= self.hypotheses <= MAX_HYPOTHESES and 1 <= self.steps <= MAX_STEPS):
+            raise BinoposeError(
+                f"hypotheses must be in 1..{MAX_HYPOTHESES} (memory grows with it) and steps in "
+                f"1..{MAX_STEPS}, got {self.hypotheses} and {self.steps}"
+            )
         if self.noise_profile is not None:  # a tuple of floats: frozen and exact (float64)
             object.__setattr__(self, "noise_profile", tuple(float(x) for x in self.noise_profile))
 

@@ -1,6 +1,10 @@
 """The ``binopose`` command: one module per subcommand, each with ``add_arguments`` and ``run``.
 
 Bad input raises :class:`binopose.BinoposeError`; here it becomes one line on stderr and exit code 2.
+A file or folder that cannot be written (:class:`binopose.errors.OutputError`, or any other OSError)
+is one line too, naming the path: exit code 2 when the path itself is wrong (a folder, under a regular
+file), else 1 (full disk, read-only folder or file system). Running out of memory is one line, exit 1.
+No failure prints a traceback or exits 0.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import importlib
 import sys
 
 from binopose import __version__
-from binopose.errors import BinoposeError
+from binopose.errors import BinoposeError, OutputError
 
 #: subcommand -> (module under binopose.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -60,6 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OutputError as e:
+        sys.stderr.write(f"binopose {args.command}: error: {e}\n")
+        return 2 if e.usage else 1
+    except OSError as e:  # not through the atomic writer: a folder created, a video written or read
+        where = f"{e.filename}: " if e.filename else ""
+        sys.stderr.write(f"binopose {args.command}: error: {where}{e.strerror or e}\n")
+        return 1
+    except MemoryError:
+        sys.stderr.write(f"binopose {args.command}: error: out of memory\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write(f"binopose {args.command}: interrupted\n")
         return 130

@@ -6,6 +6,7 @@ the RMS reprojection errors, the baseline and the angle between the cameras. See
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from binopose.errors import BinoposeError
 
@@ -67,7 +68,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from binopose.calibrate.board import Board
     from binopose.calibrate.calibration import CalibrationConfig, calibrate_stereo, write_calibration
+    from binopose.io_utils import check_output
 
+    for out in (args.out, args.report):
+        if out:
+            check_output(out, {"--left": args.left, "--right": args.right})
+    if args.report and Path(args.report).resolve() == Path(args.out).resolve():
+        raise BinoposeError("--report and --out name the same file")
     if args.board == "charuco" and args.marker_mm is None:
         raise BinoposeError("--board charuco needs --marker-mm (the side of one ArUco marker)")
     board = Board(

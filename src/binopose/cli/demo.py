@@ -82,9 +82,12 @@ def compare_with_reference(summary: dict, reference: Path, out: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from binopose.cli.run import print_summary
+    from binopose.cli.run import check_max_frames, print_summary
+    from binopose.io_utils import check_output
 
+    check_max_frames(args.max_frames)
     a = demo_assets()
+    check_output(args.out, {"--model": args.model} | {f"demo {k}": v for k, v in a.items()}, folder=True)
     rig = load_rig(a["rig"])
     print(
         f"binopose demo: {a['left'].name} + {a['right'].name} ({rig.left.name}/{rig.right.name}, "

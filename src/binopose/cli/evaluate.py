@@ -20,7 +20,7 @@ from binopose.evaluate import (
     with_body_offsets,
     with_calibrated_bias,
 )
-from binopose.io_utils import atomic_write_json
+from binopose.io_utils import atomic_write_json, check_output
 from binopose.metrics import format_table
 
 METHODS = ("triangulate", "dualdiff")
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         raise BinoposeError(f"unknown protocol {args.protocol!r} (expected one of: {', '.join(PROTOCOLS)})")
     if args.method not in METHODS:
         raise BinoposeError(f"unknown method {args.method!r} (expected one of: {', '.join(METHODS)})")
+    if args.json:
+        check_output(args.json, {"DATA.npz": args.data, "--model": args.model})
     bench = load_benchmark(args.data)
     if args.bias is None:
         args.bias = default_bias(args.method, args.protocol)

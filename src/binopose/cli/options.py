@@ -25,7 +25,9 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
         "--compile", action="store_true", help="torch.compile the network (large inputs; ~20 s to start)"
     )
     g.add_argument("--steps", type=int, default=1, metavar="K", help="sampling steps (default: 1)")
-    g.add_argument("--hypotheses", type=int, default=1, metavar="H", help="hypotheses per pose (default: 1)")
+    g.add_argument(
+        "--hypotheses", type=int, default=1, metavar="H", help="hypotheses per pose, 1 to 32 (default: 1)"
+    )
     g.add_argument(
         "--aggregate", default="mean", choices=("mean", "reprojection"), help="how to merge hypotheses"
     )

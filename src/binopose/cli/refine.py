@@ -11,6 +11,7 @@ from binopose.cli.options import add_refiner_options, lift_refiner_fields
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
 from binopose.io import POSE_FORMATS, load_keypoints_2d, save_poses
+from binopose.io_utils import check_output
 from binopose.video.pipeline import SMOOTHERS, LiftConfig, lift, load_refiner
 
 
@@ -44,6 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.out.lower().endswith(POSE_FORMATS):
         raise BinoposeError(f"--out must end in one of {', '.join(POSE_FORMATS)}, got {args.out!r}")
+    check_output(args.out, {"KP": args.keypoints, "--rig": args.rig, "--model": args.model})
     kp = load_keypoints_2d(args.keypoints)
     rig = load_rig(args.rig, *(args.cameras or (None, None)))
     cfg = LiftConfig(

@@ -9,7 +9,9 @@ import argparse
 import json
 
 from binopose.cli.options import add_refiner_options, lift_refiner_fields
+from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
+from binopose.io_utils import check_output
 from binopose.video.pipeline import SMOOTHERS, LiftConfig, run_pipeline
 
 
@@ -66,6 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_max_frames(args.max_frames)
+    ins = {"--left": args.left, "--right": args.right, "--rig": args.rig, "--model": args.model}
+    check_output(args.out, ins, folder=True)
     rig = load_rig(args.rig, *(args.cameras or (None, None)))
     cfg = LiftConfig(
         refine=not args.no_refine, smooth=args.smooth, lr_fix=not args.no_lr_fix, **lift_refiner_fields(args)
@@ -85,6 +90,11 @@ def run(args: argparse.Namespace) -> int:
     )
     print_summary(summary)
     return 0
+
+
+def check_max_frames(n: int | None) -> None:
+    if n is not None and n < 1:
+        raise BinoposeError(f"--max-frames must be at least 1, got {n}")
 
 
 def print_summary(s: dict) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from binopose.config import load_config
+from binopose.io_utils import check_output
 from binopose.training.train import TrainConfig, train
 
 
@@ -25,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(TrainConfig, args.config, args.overrides)
+    inputs = {"--config": args.config, "real_pairs.path": cfg.real_pairs.path or None}
+    inputs |= {"noise.fit_from": cfg.noise.fit_from or None}
+    inputs |= {f"corpora[{i}]": c.path for i, c in enumerate(cfg.corpora)}
+    check_output(cfg.out, inputs, folder=True)
     folder = train(cfg, progress=not args.no_progress)
     print(f"model written to {folder}")
     return 0

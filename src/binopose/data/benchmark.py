@@ -133,6 +133,13 @@ def load_benchmark(path: str | os.PathLike) -> StereoBenchmark:
     for k, want in {**_REQUIRED, **_OPTIONAL}.items():
         if k in data:
             _check_shape(k, data[k], want, n)
+    for k in ("kp3d_gt", "kp2d_gt"):  # NaN ground truth would drop frames from the means silently
+        bad = int((~np.isfinite(data[k]).reshape(n, -1)).any(1).sum()) if k in data else 0
+        if bad:
+            raise BinoposeError(
+                f"benchmark file {p}: {k!r} is NaN or infinite in {bad} of {n} frame(s); ground truth must "
+                "be complete (remove those frames from the file)"
+            )
     K = data["K"].astype(np.float64)
     finite_K = np.isfinite(K).all((-1, -2))  # (N, 2)
     singular = np.abs(np.linalg.det(np.where(finite_K[..., None, None], K, np.eye(3)))) < 1e-9

@@ -209,6 +209,8 @@ def load_cameras(path: str | os.PathLike, units: str | None = None) -> list[Came
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise BinoposeError(f"rig file {p} is not valid TOML: {e}") from None
+    except OSError as e:
+        raise BinoposeError(f"rig file {p} cannot be read: {e.strerror or e}") from None
     meta = data.get("metadata", {}) if isinstance(data.get("metadata"), dict) else {}
     unit = units or str(meta.get("units", "m"))
     if unit not in _UNIT_TO_MM:

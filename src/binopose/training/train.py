@@ -17,6 +17,7 @@ from tqdm import tqdm
 from binopose.bundle import write_bundle
 from binopose.checkpoint import load_checkpoint, save_checkpoint
 from binopose.config import to_dict
+from binopose.config_checks import check_resume, check_train_config
 from binopose.data.corpora import PoseCorpus, concat, load_corpus, split_by_group
 from binopose.data.noise import ErrorModel2D
 from binopose.data.presets import NoiseConfig, build_error_models, measured_families
@@ -28,7 +29,7 @@ from binopose.diffusion.conditioning import Conditioning
 from binopose.diffusion.loss import LossConfig, denoising_loss
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
-from binopose.io_utils import atomic_write_json, atomic_write_text
+from binopose.io_utils import atomic_write_json, atomic_write_text, json_text
 from binopose.model import Denoiser, DenoiserConfig
 from binopose.refiner import Refiner
 from binopose.training.real_pairs import mix_real_pairs, real_share
@@ -126,8 +127,10 @@ class Run:
 
 def setup(cfg: TrainConfig) -> Run:
     """Read the poses and error models, build the networks, resume from the checkpoint if there is one."""
+    check_train_config(cfg)
     dev = resolve_device(cfg.device)  # before anything is written or loaded
     out = Path(cfg.out)
+    check_resume(out / "config.json", to_dict(cfg), resuming=(out / "checkpoint.safetensors").exists())
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     if is_main():
@@ -279,6 +282,4 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
 
 
 def _json(r: dict) -> str:
-    import json
-
-    return json.dumps(r)
+    return json_text(r, indent=None)
