@@ -53,6 +53,16 @@ NEVER: dict[str, tuple[str, ...]] = {
         "binopose.training",
     ),
     "binopose.video": ("binopose.cli", "binopose.training", "binopose.calibrate"),
+    "binopose.formats": (
+        *HEAVY,
+        "binopose.cli",
+        "binopose.video",
+        "binopose.calibrate",
+        "binopose.training",
+        "binopose.model",
+        "binopose.diffusion",
+        "binopose.refiner",
+    ),
 }
 #: nothing outside the CLI (and `python -m binopose`) imports the CLI
 NOT_CLI = ("binopose.cli",)

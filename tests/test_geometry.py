@@ -479,7 +479,7 @@ def test_good_rig_file(tmp_path):
         (lambda p: (p / "empty.toml").write_text("x = 1\n") and p / "empty.toml", "no camera"),
         (
             lambda p: _write_rig(p, left_matrix="[[0.0, 0.0, 320.0], [0.0, 800.0, 240.0], [0.0, 0.0, 1.0]]"),
-            "singular",
+            "focal lengths must be positive",
         ),
         (
             lambda p: _write_rig(p, left_matrix="[[nan, 0.0, 320.0], [0.0, 800.0, 240.0], [0.0, 0.0, 1.0]]"),

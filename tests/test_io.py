@@ -71,7 +71,7 @@ def test_trc_format(tmp_path):
     assert row[0] == "1" and float(row[1]) == 0.0 and len(row) == 2 + 51
     x, y, z = (float(v) for v in row[2:5])  # metres, y up, z towards the camera
     np.testing.assert_allclose([x, y, z], p.poses[0, 0] * [0.001, -0.001, -0.001], atol=1e-6)
-    assert lines[8].split("\t")[2 + 12 : 2 + 15] == ["", "", ""]  # the NaN joint: empty cells
+    assert lines[8].split("\t")[2 + 12 : 2 + 15] == ["NaN"] * 3  # the missing joint: NaN, not empty cells
     save_poses(tmp_path / "mm.trc", p, trc_units="mm")
     assert (tmp_path / "mm.trc").read_text().split("\n")[2].split("\t")[4] == "mm"
 
@@ -90,7 +90,9 @@ def test_keypoints_round_trip(tmp_path, ext):
 
 def test_keypoints_without_conf(tmp_path):
     (tmp_path / "k.json").write_text(json.dumps({"kp2d": np.zeros((2, 2, 17, 2)).tolist()}))
-    k = load_keypoints_2d(tmp_path / "k.json")
+    with pytest.raises(BinoposeError, match="no declared layout"):  # 17 joints: COCO's or binopose's?
+        load_keypoints_2d(tmp_path / "k.json")
+    k = load_keypoints_2d(tmp_path / "k.json", layout="binopose17")
     assert k.kp2d.shape == (2, 2, 17, 2) and k.conf is None
 
 

@@ -57,10 +57,14 @@ class FakeDetector:
         pass
 
 
-def write_video(path, n: int = N) -> None:
+def write_video(path, n: int = N, mark: int | None = None) -> None:
+    """Frame i has brightness 10 + 20 i; ``mark`` paints a 4x4 corner (two cameras' videos differ)."""
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (W, H))
     for i in range(n):
-        w.write(np.full((H, W, 3), 10 + 20 * i, np.uint8))
+        img = np.full((H, W, 3), 10 + 20 * i, np.uint8)
+        if mark is not None:
+            img[:4, :4] = mark
+        w.write(img)
     w.release()
 
 
@@ -70,7 +74,7 @@ def scene(tmp_path):
     X = known_poses()
     uv = reproject(X, rig)  # (N, 2, 17, 2) with lens distortion
     write_video(tmp_path / "left.mp4")
-    write_video(tmp_path / "right.mp4")
+    write_video(tmp_path / "right.mp4", mark=255)
     save_rig(rig, tmp_path / "rig.toml", units="mm")
     calls: list = []
     views = itertools.count()

@@ -104,7 +104,7 @@ def read_bundle(path: str | os.PathLike | None = None) -> ModelBundle:
     p = Path(path) if path is not None else default_model_path()
     state, config, err = load_model(p)
     kind = config.get("kind", FRAME) if isinstance(config, dict) else None
-    if kind not in BUILDERS:
+    if not isinstance(kind, str) or kind not in BUILDERS:  # a damaged config may hold a list here
         raise BinoposeError(f"{p}: unknown model kind {kind!r} (this binopose reads: {', '.join(BUILDERS)})")
     try:
         cond, model = _conditioning(config)

@@ -15,3 +15,14 @@ class OutputError(OSError):
 
     def __str__(self) -> str:
         return f"cannot write {self.filename}: {self.strerror}"
+
+
+class BinoposeWarning(UserWarning):
+    """Something the user should know about a result that is still produced (the CLI prints one line)."""
+
+
+def warn(message: str) -> None:
+    """Warn the user (``warnings.warn`` with :class:`BinoposeWarning`; the CLI prints it as one line)."""
+    import warnings
+
+    warnings.warn(message, BinoposeWarning, stacklevel=2)

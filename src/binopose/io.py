@@ -1,11 +1,14 @@
 """Files: 3D poses (JSON, NPZ, CSV, TRC) with readers for JSON/NPZ/CSV, and 2D keypoint files.
 
 3D poses are millimetres in the left camera frame (x right, y down, z forward), the canonical 17
-joints; a missing joint is NaN (``null`` in JSON, an empty cell in CSV and TRC). Every file is
+joints; a missing joint is NaN (``null`` in JSON, an empty cell in CSV, ``NaN`` in TRC). Every file is
 written atomically.
 
 A 2D keypoint file (the input of ``binopose refine``, and what ``binopose run`` saves) is an NPZ
-or JSON with ``kp2d`` (N, 2, 17, 2) pixels, view 0 = left, and optionally ``conf`` (N, 2, 17).
+or JSON with ``kp2d`` (N, 2, K, 2) pixels, view 0 = left, optionally ``conf`` (N, 2, K), and ``layout``,
+the name of its keypoint layout (``binopose.formats.layouts``: binopose17, coco17, halpe26, body25, ...).
+A file that does not declare its layout needs one from the caller (``--layout``); keypoints are
+converted to the canonical 17 joints on reading. binopose writes ``layout = "binopose17"``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from binopose.errors import BinoposeError
+from binopose.formats.layouts import resolve as resolve_layout
+from binopose.formats.layouts import to_canonical
+from binopose.geometry.transforms import apply_frame, export_frame
 from binopose.io_utils import READ_ERRORS, atomic_write, atomic_write_text, check_npz_sizes
 from binopose.skeleton import JOINT_NAMES, NUM_JOINTS
 
@@ -85,6 +91,7 @@ def _json_text(p: Poses3D) -> str:
         "format": "binopose.poses3d/1",
         "units": "mm",
         "coordinates": FRAME_NOTE,
+        "cameras": _cameras(p),
         "fps": p.fps,
         "joint_names": list(JOINT_NAMES),
         "meta": p.meta,
@@ -93,8 +100,21 @@ def _json_text(p: Poses3D) -> str:
     return json.dumps(doc, separators=(",", ":"), allow_nan=False) + "\n"
 
 
+def _cameras(p: Poses3D) -> list[str]:
+    cams = p.meta.get("cameras", [])
+    return [str(c) for c in cams] if isinstance(cams, list) else []
+
+
 def _csv_text(p: Poses3D) -> str:
+    """A ``# key: value`` preamble (read with ``pandas.read_csv(f, comment="#")``), then the table."""
     buf = _io.StringIO()
+    for key, value in (
+        ("format", "binopose.poses3d/1"),
+        ("coordinates", FRAME_NOTE),
+        ("cameras", ", ".join(_cameras(p)) or "unknown"),
+        ("fps", "unknown" if p.fps is None else f"{p.fps:g}"),
+    ):
+        buf.write(f"# {key}: {value}\n")
     w = csv.writer(buf, lineterminator="\n")
     cols = [f"{j}_{c}_mm" for j in JOINT_NAMES for c in "xyz"] + [f"{j}_unc_mm" for j in JOINT_NAMES]
     w.writerow(["frame", "time_s", *cols])
@@ -104,13 +124,14 @@ def _csv_text(p: Poses3D) -> str:
     return buf.getvalue()
 
 
-def trc_text(p: Poses3D, units: str = "m", name: str = "poses.trc") -> str:
-    """OpenSim TRC text. The camera frame (y down, z forward) is turned 180 degrees about x so that
-    y points up, as OpenSim expects (x right, y up, z towards the camera); ``units`` "m" or "mm"."""
+def trc_text(p: Poses3D, units: str = "m", name: str = "poses.trc", frame: str = "upright") -> str:
+    """OpenSim TRC text, ``units`` "m" or "mm". ``frame`` (``binopose.geometry.transforms``): "upright" =
+    the camera frame turned 180 degrees about x (x right, y up, z towards the camera), "gravity" = y
+    along the floor's normal estimated from the ankles (the floor at y = 0), "camera" = as is."""
     if units not in ("m", "mm"):
         raise BinoposeError(f"TRC units must be 'm' or 'mm', got {units!r}")
     scale = 0.001 if units == "m" else 1.0
-    X = p.poses * np.array([1.0, -1.0, -1.0]) * scale
+    X = apply_frame(p.poses, *export_frame(p.poses, frame)) * scale
     rate = p.fps or 1.0
     n = len(p)
     lines = [
@@ -121,14 +142,17 @@ def trc_text(p: Poses3D, units: str = "m", name: str = "poses.trc") -> str:
         "\t\t" + "\t".join(f"{c}{k + 1}" for k in range(NUM_JOINTS) for c in "XYZ"),
         "",
     ]
-    fmt = lambda v: "" if not np.isfinite(v) else f"{v:.6f}"  # noqa: E731
+    # a missing joint is "NaN", not an empty cell: OpenSim's TRC reader splits rows on whitespace and
+    # refuses a row with fewer columns than the header (empty trailing cells vanish)
+    fmt = lambda v: "NaN" if not np.isfinite(v) else f"{v:.6f}"  # noqa: E731
     for i in range(n):
         lines.append("\t".join([str(i + 1), f"{p.times[i]:.6f}", *map(fmt, X[i].ravel())]))
     return "\n".join(lines) + "\n"
 
 
-def save_poses(path: str | os.PathLike, p: Poses3D, trc_units: str = "m") -> Path:
-    """Write poses to ``path``; the format follows the suffix (.json, .npz, .csv, .trc)."""
+def save_poses(path: str | os.PathLike, p: Poses3D, trc_units: str = "m", trc_frame: str = "upright") -> Path:
+    """Write poses to ``path``; the format follows the suffix (.json, .npz, .csv, .trc); see
+    :func:`trc_text` for ``trc_units`` and ``trc_frame``."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
@@ -136,7 +160,7 @@ def save_poses(path: str | os.PathLike, p: Poses3D, trc_units: str = "m") -> Pat
     elif suffix == ".csv":
         atomic_write_text(path, _csv_text(p))
     elif suffix == ".trc":
-        atomic_write_text(path, trc_text(p, trc_units, path.name))
+        atomic_write_text(path, trc_text(p, trc_units, path.name, trc_frame))
     elif suffix == ".npz":
         arrays = dict(
             poses_mm=p.poses,
@@ -144,6 +168,8 @@ def save_poses(path: str | os.PathLike, p: Poses3D, trc_units: str = "m") -> Pat
             frame_index=p.frame_index,
             fps=np.float64(np.nan if p.fps is None else p.fps),
             joint_names=np.array(JOINT_NAMES),
+            coordinates=np.array(FRAME_NOTE),
+            cameras=np.array(_cameras(p), dtype=str),
             meta_json=np.array(json.dumps(p.meta)),
         )
 
@@ -196,7 +222,8 @@ def load_poses(path: str | os.PathLike) -> Poses3D:
                 doc.get("meta", {}),
             )
         if suffix == ".csv":
-            rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+            lines = path.read_text(encoding="utf-8").splitlines()
+            rows = list(csv.reader(line for line in lines if not line.startswith("#")))
             header, body = rows[0], rows[1:]
             if header[:2] != ["frame", "time_s"] or len(header) != 2 + 4 * NUM_JOINTS:
                 raise BinoposeError(f"{path}: not a binopose pose CSV (header {header[:3]}...)")
@@ -240,7 +267,7 @@ def save_keypoints_2d(path: str | os.PathLike, k: Keypoints2D) -> None:
     """Write a 2D keypoint file (.npz or .json) atomically."""
     path = Path(path)
     _check_kp(k.kp2d, k.conf, path)
-    arrays = {"kp2d": k.kp2d.astype(np.float32)}
+    arrays = {"kp2d": k.kp2d.astype(np.float32), "layout": np.array("binopose17")}
     if k.conf is not None:
         arrays["conf"] = k.conf.astype(np.float32)
     if k.frame_index is not None:
@@ -249,7 +276,7 @@ def save_keypoints_2d(path: str | os.PathLike, k: Keypoints2D) -> None:
         doc = {
             key: np.where(np.isfinite(a), a, None).tolist() if a.dtype.kind == "f" else a.tolist()
             for key, a in arrays.items()
-        }
+        }  # layout: a 0-d array's tolist() is the string
         atomic_write_text(path, json.dumps({**doc, "meta": k.meta}, allow_nan=False) + "\n")
         return
     if path.suffix.lower() != ".npz":
@@ -263,8 +290,33 @@ def save_keypoints_2d(path: str | os.PathLike, k: Keypoints2D) -> None:
     atomic_write(path, write)
 
 
-def load_keypoints_2d(path: str | os.PathLike) -> Keypoints2D:
-    """Read a 2D keypoint file: NPZ or JSON with ``kp2d`` (N, 2, 17, 2) and optional ``conf`` (N, 2, 17)."""
+def _declared_layout(value: object, path: Path) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind == "U":
+        value = str(value)
+    if not isinstance(value, str):
+        raise BinoposeError(f"{path}: 'layout' must be a layout name (a string), got {type(value).__name__}")
+    return value
+
+
+def _to_canonical(
+    kp2d: np.ndarray, conf: np.ndarray | None, declared: str | None, layout: str | None, path: Path
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    if kp2d.ndim != 4 or kp2d.shape[1] != 2 or kp2d.shape[3] != 2:
+        raise BinoposeError(
+            f"{path}: kp2d must be (N, 2, K, 2) (frames, views, keypoints, xy), got {kp2d.shape}"
+        )
+    if conf is not None and conf.shape != kp2d.shape[:-1]:
+        raise BinoposeError(f"{path}: conf must be {kp2d.shape[:-1]} to match kp2d, got {conf.shape}")
+    name = resolve_layout(declared, layout, kp2d.shape[2], str(path))
+    return (*to_canonical(kp2d, conf, name), name)
+
+
+def load_keypoints_2d(path: str | os.PathLike, layout: str | None = None) -> Keypoints2D:
+    """Read a 2D keypoint file: NPZ or JSON with ``kp2d`` (N, 2, K, 2), optional ``conf`` (N, 2, K) and
+    ``layout``; ``layout`` names the layout of a file that does not (see the module's docstring).
+    Returns the canonical 17 joints."""
     path = Path(path)
     if not path.is_file():
         raise BinoposeError(f"keypoint file not found: {path}")
@@ -276,6 +328,7 @@ def load_keypoints_2d(path: str | os.PathLike) -> Keypoints2D:
                     raise BinoposeError(f"{path}: no 'kp2d' array (has: {', '.join(d.files)})")
                 got = {k: d[k] for k in d.files}
             meta = json.loads(str(got["meta_json"])) if "meta_json" in got else {}
+            declared = _declared_layout(got.get("layout"), path)
         elif path.suffix.lower() == ".json":
             doc = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(doc, dict) or "kp2d" not in doc:
@@ -286,6 +339,7 @@ def load_keypoints_2d(path: str | os.PathLike) -> Keypoints2D:
                 if doc.get(k) is not None
             }
             meta = doc.get("meta", {})
+            declared = _declared_layout(doc.get("layout"), path)
         else:
             raise BinoposeError(f"2D keypoint files are .npz or .json, got {path}")
         for k in ("kp2d", "conf", "frame_index"):
@@ -298,6 +352,7 @@ def load_keypoints_2d(path: str | os.PathLike) -> Keypoints2D:
         if isinstance(e, BinoposeError):
             raise
         raise BinoposeError(f"cannot read keypoint file {path}: {type(e).__name__}: {e}") from None
+    kp2d, conf, _ = _to_canonical(kp2d, conf, declared, layout, path)
     _check_kp(kp2d, conf, path)
     if not isinstance(meta, dict):
         raise BinoposeError(f"{path}: 'meta' must be a JSON object, got {type(meta).__name__}")

@@ -26,7 +26,6 @@ from binopose.diffusion.conditioning import EVIDENCE_DIM, Conditioning
 from binopose.diffusion.sampling import SampleResult, refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
-from binopose.geometry.camera import undistort_views
 from binopose.geometry.rig import StereoRig
 from binopose.geometry.stereo import camera_baseline
 from binopose.skeleton import NUM_JOINTS
@@ -257,8 +256,9 @@ def _check_inputs(
     if u.ndim != 4 or u.shape[1:] != (2, NUM_JOINTS, 2):
         raise BinoposeError(f"keypoints must have shape (N, 2, 17, 2), got {tuple(u.shape)}")
     if isinstance(cameras, StereoRig):
-        if cameras.left.dist.any() or cameras.right.dist.any():  # an ideal rig's input stays as it is
-            u = undistort_views(u.double(), *cameras.intrinsics(torch.float64))
+        lens = [c.fisheye or c.dist.any() for c in (cameras.left, cameras.right)]
+        if any(lens):  # an ideal rig's input stays as it is (a fisheye lens is never ideal)
+            u = cameras.undistort(u.double())
         P = cameras.projection_matrices(torch.float64)
     else:
         P = torch.as_tensor(cameras)

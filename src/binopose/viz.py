@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from binopose.errors import BinoposeError
-from binopose.geometry.camera import distort_points, project
+from binopose.geometry.camera import project
 from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D, Poses3D
 from binopose.io_utils import atomic_write
@@ -37,11 +37,8 @@ def _bone_color(child: int) -> tuple[float, float, float]:
 def reproject(poses: np.ndarray, rig: StereoRig) -> np.ndarray:
     """(N, 17, 3) mm, left camera frame -> (N, 2, 17, 2) pixels of both cameras (with lens distortion)."""
     P = rig.projection_matrices(torch.float64)
-    K, dist = rig.intrinsics(torch.float64)
     uv = project(torch.as_tensor(poses, dtype=torch.float64), P)  # (N, 2, 17, 2)
-    return torch.stack(
-        [distort_points(uv[:, v], K[v], dist[v]).reshape(uv[:, v].shape) for v in range(2)], 1
-    ).numpy()
+    return rig.distort(uv).numpy()
 
 
 def draw_skeleton(

@@ -272,6 +272,24 @@ def calibrate_detections(
     return CalibrationResult(rig, *sol.rms, tuple(frames), board, config, rect)
 
 
+#: The pair's RMS error is suspect above this many times the worse camera's alone, and above this floor (px).
+PAIRING_FACTOR, PAIRING_FLOOR_PX = 3.0, 2.0
+
+
+def pairing_problem(rms_left: float, rms_right: float, rms_stereo: float) -> str | None:
+    """Why the left and right images look mismatched, or None: each camera fits its own images but the
+    two do not fit together (stereo RMS > 3 x the worse camera's and > 2 px), as when one folder is
+    shifted by a frame or the videos are out of sync."""
+    worse = max(rms_left, rms_right)
+    if rms_stereo > PAIRING_FACTOR * worse and rms_stereo > PAIRING_FLOOR_PX:
+        return (
+            f"the pair's RMS error is {rms_stereo:.2f} px against {worse:.2f} px for each camera alone "
+            f"(more than {PAIRING_FACTOR:g}x and {PAIRING_FLOOR_PX:g} px): the left and right images do not "
+            "show the same moments (one folder shifted by a frame, unsynchronised videos?)"
+        )
+    return None
+
+
 def calibrate_stereo(
     left: str | os.PathLike,
     right: str | os.PathLike,

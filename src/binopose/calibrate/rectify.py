@@ -21,6 +21,10 @@ def rectify_rig(rig: StereoRig, alpha: float = 1.0) -> StereoRig:
             f"rectification needs one image size for both cameras, got {rig.left.size} and {rig.right.size}"
         )
     l, r = rig.left, rig.right
+    if l.fisheye or r.fisheye:
+        raise BinoposeError(
+            "rectification of fisheye cameras is not supported (cv2.stereoRectify is pinhole)"
+        )
     args = (l.K, l.dist, r.K, r.dist, l.size, rig.R_right_from_left, rig.t_right_from_left.reshape(3, 1))
     R1, R2, P1, P2, *_ = cv2.stereoRectify(*args, flags=cv2.CALIB_ZERO_DISPARITY, alpha=alpha)
     left = Camera(f"{l.name}_rectified", l.size, P1[:, :3], R=R1 @ l.R, t=R1 @ l.t)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
+from collections.abc import Callable
 
 from binopose import __version__
-from binopose.errors import BinoposeError, OutputError
+from binopose.errors import BinoposeError, BinoposeWarning, OutputError
 
 #: subcommand -> (module under binopose.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -50,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warnings(command: str) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints binopose's own warnings as one line on stderr."""
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        if issubclass(category, BinoposeWarning):
+            sys.stderr.write(f"binopose {command}: warning: {message}\n")
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -57,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings(args.command)
+            warnings.simplefilter("always", BinoposeWarning)
+            return int(args._run(args) or 0)
     except BinoposeError as e:
         sys.stderr.write(f"binopose {args.command}: error: {e}\n")
         return 2

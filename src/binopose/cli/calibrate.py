@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from binopose.errors import BinoposeError
+from binopose.errors import BinoposeError, warn
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,6 +52,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--min-pairs", type=int, default=5, help="fewest usable pairs accepted (default 5)")
     p.add_argument(
+        "--force",
+        action="store_true",
+        help="write the rig even when the pair's RMS error says the left and right images are mismatched "
+        "(above 3x each camera's and 2 px)",
+    )
+    p.add_argument(
         "--max-frame-rms",
         type=float,
         default=1.0,
@@ -67,7 +73,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from binopose.calibrate.board import Board
-    from binopose.calibrate.calibration import CalibrationConfig, calibrate_stereo, write_calibration
+    from binopose.calibrate.calibration import (
+        CalibrationConfig,
+        calibrate_stereo,
+        pairing_problem,
+        write_calibration,
+    )
     from binopose.io_utils import check_output
 
     for out in (args.out, args.report):
@@ -108,6 +119,11 @@ def run(args: argparse.Namespace) -> int:
         w, h = cam.size
         print(f"  {cam.name}: fx {fx:.1f} fy {fy:.1f} cx {cx:.1f} cy {cy:.1f} px, {w}x{h} images")
     print(f"baseline {res.baseline_mm:.1f} mm, angle between the cameras {res.angle_deg:.2f} deg")
+    problem = pairing_problem(res.rms_left, res.rms_right, res.rms_stereo)
+    if problem and not args.force:
+        raise BinoposeError(f"{problem}; no rig written (--force writes it anyway)")
+    if problem:
+        warn(f"{problem}; writing the rig anyway (--force)")
     for path in write_calibration(res, args.out, args.report, units=args.units):
         print(f"wrote {path}")
     return 0

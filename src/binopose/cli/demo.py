@@ -9,10 +9,11 @@ import json
 from importlib import resources
 from pathlib import Path
 
+from binopose.cli.export_options import add_frame, add_rig_units
 from binopose.cli.options import add_refiner_options, lift_refiner_fields
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
-from binopose.video.pipeline import SMOOTHERS, LiftConfig, run_pipeline
+from binopose.video.pipeline import SMOOTHERS, LiftConfig, run_pipeline, write_summary
 
 
 def demo_assets() -> dict[str, Path]:
@@ -38,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="output folder (default: ./binopose_demo_out)",
     )
+    add_rig_units(p)
+    add_frame(p)
     p.add_argument("--no-refine", action="store_true", help="triangulation only")
     p.add_argument(
         "--smooth", default="none", choices=SMOOTHERS, help="temporal filter on the 3D poses (default: none)"
@@ -52,7 +55,6 @@ def compare_with_reference(summary: dict, reference: Path, out: Path) -> dict:
     import numpy as np
 
     from binopose.io import load_poses
-    from binopose.io_utils import atomic_write_json
     from binopose.skeleton import JOINT_NAMES, ROOT
     from binopose.viz import plot_pose_3d
 
@@ -77,7 +79,7 @@ def compare_with_reference(summary: dict, reference: Path, out: Path) -> dict:
     )
     summary["vs_4view_reference"] = result
     summary["files"]["pose_3d_vs_reference_png"] = str(png)
-    atomic_write_json(summary["files"]["summary"], summary)
+    write_summary(summary, out)
     return result
 
 
@@ -88,14 +90,21 @@ def run(args: argparse.Namespace) -> int:
     check_max_frames(args.max_frames)
     a = demo_assets()
     check_output(args.out, {"--model": args.model} | {f"demo {k}": v for k, v in a.items()}, folder=True)
-    rig = load_rig(a["rig"])
+    rig = load_rig(a["rig"], units=args.rig_units)
     print(
         f"binopose demo: {a['left'].name} + {a['right'].name} ({rig.left.name}/{rig.right.name}, "
         f"baseline {rig.baseline_mm / 1000:.2f} m), clip: {a['readme']}"
     )
     cfg = LiftConfig(refine=not args.no_refine, smooth=args.smooth, **lift_refiner_fields(args))
     summary = run_pipeline(
-        a["left"], a["right"], rig, args.out, cfg, max_frames=args.max_frames, progress=not args.quiet
+        a["left"],
+        a["right"],
+        rig,
+        args.out,
+        cfg,
+        max_frames=args.max_frames,
+        progress=not args.quiet,
+        trc_frame=args.frame,
     )
     ref = compare_with_reference(summary, a["reference"], Path(args.out))
     print_summary(summary)

@@ -1,22 +1,38 @@
-"""2D keypoints of both views from a file (NPZ or JSON with kp2d (N,2,17,2) pixels, view 0 = left, and
-optionally conf (N,2,17)) + a rig file -> 3D poses (mm, left camera frame) with per-joint uncertainty, written
-as .npz, .json, .csv or .trc. Pixels are the cameras' own (the rig's lens distortion is removed) unless
---ideal says they are already undistorted."""
+"""2D keypoints of both views + a rig file -> 3D poses (mm, left camera frame) with per-joint uncertainty,
+written as .npz, .json, .csv or .trc. The keypoints: a file (NPZ or JSON with kp2d (N,2,K,2) pixels, view 0
+= left, optionally conf (N,2,K), and its layout, declared by the file or given by --layout), or the two
+cameras' folders of per-frame OpenPose-style JSON files (OpenPose, Pose2Sim; needs --layout). Pixels are the
+cameras' own (the rig's lens distortion is removed) unless --ideal says they are already undistorted."""
 
 from __future__ import annotations
 
 import argparse
 
+from binopose.cli.export_options import add_frame, add_rig_units
 from binopose.cli.options import add_refiner_options, lift_refiner_fields
 from binopose.errors import BinoposeError
+from binopose.formats.layouts import layout_names
+from binopose.formats.openpose import read_keypoints
 from binopose.geometry.rig import load_rig
-from binopose.io import POSE_FORMATS, load_keypoints_2d, save_poses
+from binopose.io import POSE_FORMATS, save_poses
 from binopose.io_utils import check_output
 from binopose.video.pipeline import SMOOTHERS, LiftConfig, lift, load_refiner
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("keypoints", metavar="KP.npz|KP.json", help="2D keypoint file")
+    p.add_argument(
+        "keypoints",
+        nargs="+",
+        metavar="KP",
+        help="a 2D keypoint file (.npz/.json), or two folders of per-frame OpenPose JSON files (left right), "
+        "as OpenPose and Pose2Sim write them",
+    )
+    p.add_argument(
+        "--layout",
+        choices=layout_names(),
+        help="keypoint layout of input that does not declare it (OpenPose JSON, other tools' arrays); "
+        "converted to binopose's 17 joints (docs/FORMATS.md)",
+    )
     p.add_argument("--rig", required=True, metavar="RIG.toml", help="calibration of the two cameras")
     p.add_argument(
         "--cameras",
@@ -24,6 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar=("LEFT", "RIGHT"),
         help="camera names in the rig file (default: the first two)",
     )
+    add_rig_units(p)
+    add_frame(p)
     p.add_argument("--out", required=True, metavar="POSES", help=f"output file: {', '.join(POSE_FORMATS)}")
     p.add_argument(
         "--method",
@@ -46,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.out.lower().endswith(POSE_FORMATS):
         raise BinoposeError(f"--out must end in one of {', '.join(POSE_FORMATS)}, got {args.out!r}")
     check_output(args.out, {"KP": args.keypoints, "--rig": args.rig, "--model": args.model})
-    kp = load_keypoints_2d(args.keypoints)
-    rig = load_rig(args.rig, *(args.cameras or (None, None)))
+    kp = read_keypoints(args.keypoints, args.layout)
+    rig = load_rig(args.rig, *(args.cameras or (None, None)), units=args.rig_units)
     cfg = LiftConfig(
         refine=args.method == "dualdiff",
         smooth=args.smooth,
@@ -57,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     # loaded here, not on demand in lift: a bad model fails even when nothing is refinable
     refiner = load_refiner(cfg) if cfg.refine else None
     poses, info = lift(kp, rig, cfg, args.fps, ideal=args.ideal, refiner=refiner)
-    save_poses(args.out, poses)
+    save_poses(args.out, poses, trc_frame=args.frame)
     print(
         f"{len(poses)} poses ({args.method}; {info['lr_swapped_frames']} left/right swaps fixed) "
         f"-> {args.out}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from binopose.cli.export_options import add_frame, add_rig_units
 from binopose.cli.options import add_refiner_options, lift_refiner_fields
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
@@ -34,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar=("LEFT", "RIGHT"),
         help="camera names in the rig file (default: the first two)",
     )
+    add_rig_units(p)
+    add_frame(p)
     p.add_argument(
         "--out", default="binopose_out", metavar="DIR", help="output folder (default: ./binopose_out)"
     )
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     check_max_frames(args.max_frames)
     ins = {"--left": args.left, "--right": args.right, "--rig": args.rig, "--model": args.model}
     check_output(args.out, ins, folder=True)
-    rig = load_rig(args.rig, *(args.cameras or (None, None)))
+    rig = load_rig(args.rig, *(args.cameras or (None, None)), units=args.rig_units)
     cfg = LiftConfig(
         refine=not args.no_refine, smooth=args.smooth, lr_fix=not args.no_lr_fix, **lift_refiner_fields(args)
     )
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         fps=args.fps,
         viz=not args.no_viz,
         progress=not args.quiet,
+        trc_frame=args.frame,
     )
     print_summary(summary)
     return 0

@@ -6,7 +6,8 @@ A rig file has one table per camera::
     name = "cam_left"
     size = [1920, 1080]                 # width, height in pixels
     matrix = [[fx, s, cx], [0, fy, cy], [0, 0, 1]]
-    distortions = [k1, k2, p1, p2]      # or [k1, k2, p1, p2, k3]
+    distortions = [k1, k2, p1, p2]      # or [.., k3], or [.., k3, k4, k5, k6] (OpenCV's rational model)
+    fisheye = false                     # true: OpenCV's fisheye model, distortions = [k1, k2, k3, k4]
     rotation = [rx, ry, rz]             # Rodrigues vector, X_cam = R X_world + t
     translation = [tx, ty, tz]          # metres (Pose2Sim), or mm with [metadata] units = "mm"
 
@@ -16,7 +17,6 @@ binopose works in millimetres: translations are converted on reading and writing
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sys
@@ -26,43 +26,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from binopose.errors import BinoposeError
+from binopose.errors import BinoposeError, warn
+from binopose.geometry.camera import FISHEYE_DIST_SIZE, PINHOLE_DIST_SIZES, distort_points, undistort_points
+from binopose.geometry.rotations import matrix_to_rodrigues, rodrigues_to_matrix
+from binopose.geometry.units import UNIT_TO_MM, check_unit, choose_unit
 from binopose.io_utils import atomic_write_text
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-_UNIT_TO_MM = {"m": 1000.0, "mm": 1.0, "cm": 10.0}
-
-
-def rodrigues_to_matrix(r: np.ndarray) -> np.ndarray:
-    """Rotation vector (3,) -> rotation matrix (3, 3)."""
-    r = np.asarray(r, dtype=np.float64)
-    theta = float(np.linalg.norm(r))
-    if theta < 1e-12:
-        return np.eye(3)
-    k = r / theta
-    Kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + math.sin(theta) * Kx + (1 - math.cos(theta)) * Kx @ Kx
-
-
-def matrix_to_rodrigues(R: np.ndarray) -> np.ndarray:
-    """Rotation matrix (3, 3) -> rotation vector (3,)."""
-    R = np.asarray(R, dtype=np.float64)
-    cos = np.clip((np.trace(R) - 1) / 2, -1.0, 1.0)
-    theta = math.acos(cos)
-    if theta < 1e-12:
-        return np.zeros(3)
-    if math.pi - theta < 1e-6:  # near 180 degrees: axis from the symmetric part
-        B = (R + np.eye(3)) / 2
-        axis = np.sqrt(np.clip(np.diag(B), 0, None))
-        i = int(np.argmax(axis))
-        axis = B[i] / axis[i]
-        return axis / np.linalg.norm(axis) * theta
-    w = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / (2 * math.sin(theta))
-    return w * theta
 
 
 @dataclass(frozen=True)
@@ -72,19 +45,17 @@ class Camera:
     name: str
     size: tuple[int, int]  # (width, height) px
     K: np.ndarray  # (3, 3)
-    dist: np.ndarray = field(default_factory=lambda: np.zeros(5))  # (5,) k1 k2 p1 p2 k3
+    #: (5,) k1 k2 p1 p2 k3, (8,) with the rational model's k4 k5 k6, or (4,) k1..k4 of a fisheye lens
+    dist: np.ndarray = field(default_factory=lambda: np.zeros(5))
     R: np.ndarray = field(default_factory=lambda: np.eye(3))  # world -> camera
     t: np.ndarray = field(default_factory=lambda: np.zeros(3))  # mm
+    fisheye: bool = False  # OpenCV's fisheye (equidistant) lens model, aniposelib's ``fisheye = true``
 
     def __post_init__(self) -> None:
         K = np.asarray(self.K, dtype=np.float64)
         R = np.asarray(self.R, dtype=np.float64)
         t = np.asarray(self.t, dtype=np.float64).reshape(-1)
-        dist = np.zeros(5)
-        d = np.asarray(self.dist, dtype=np.float64).reshape(-1)
-        if d.size not in (0, 4, 5, 8):
-            raise BinoposeError(f"camera {self.name!r}: distortions must have 4 or 5 values, got {d.size}")
-        dist[: min(5, d.size)] = d[:5]
+        dist = _normalise_dist(self.name, np.asarray(self.dist, dtype=np.float64).reshape(-1), self.fisheye)
         if K.shape != (3, 3) or R.shape != (3, 3) or t.shape != (3,):
             raise BinoposeError(
                 f"camera {self.name!r}: expected K (3,3), R (3,3), t (3,); got {K.shape}, {R.shape}, {t.shape}"
@@ -92,9 +63,9 @@ class Camera:
         for what, a in (("matrix", K), ("rotation", R), ("translation", t), ("distortions", dist)):
             if not np.isfinite(a).all():
                 raise BinoposeError(f"camera {self.name!r}: {what} has non-finite values")
-        if abs(K[0, 0]) < 1e-9 or abs(K[1, 1]) < 1e-9 or abs(np.linalg.det(K)) < 1e-12:
+        if not (K[0, 0] > 1e-9 and K[1, 1] > 1e-9):
             raise BinoposeError(
-                f"camera {self.name!r}: intrinsic matrix is singular (fx={K[0, 0]}, fy={K[1, 1]})"
+                f"camera {self.name!r}: focal lengths must be positive, got fx={K[0, 0]}, fy={K[1, 1]}"
             )
         if np.abs(K[2] - [0, 0, 1]).max() > 1e-9 or abs(K[1, 0]) > 1e-9:
             raise BinoposeError(
@@ -107,6 +78,7 @@ class Camera:
         object.__setattr__(self, "t", t)
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
+        object.__setattr__(self, "fisheye", bool(self.fisheye))
 
     @property
     def P(self) -> np.ndarray:
@@ -117,6 +89,38 @@ class Camera:
     def center(self) -> np.ndarray:
         """(3,) camera centre in world coordinates (mm)."""
         return -self.R.T @ self.t
+
+    def _lens(self, uv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return (
+            torch.as_tensor(self.K, dtype=uv.dtype, device=uv.device),
+            torch.as_tensor(self.dist, dtype=uv.dtype, device=uv.device),
+        )
+
+    def distort(self, uv: torch.Tensor) -> torch.Tensor:
+        """(..., J, 2) ideal pinhole pixels -> this camera's pixels (its lens model)."""
+        return distort_points(uv, *self._lens(uv), fisheye=self.fisheye)
+
+    def undistort(self, uv: torch.Tensor) -> torch.Tensor:
+        """(..., J, 2) this camera's pixels -> ideal pinhole pixels; NaN where the lens model cannot be
+        inverted (see :func:`binopose.geometry.camera.undistort_points`)."""
+        return undistort_points(uv, *self._lens(uv), fisheye=self.fisheye)
+
+
+def _normalise_dist(name: str, d: np.ndarray, fisheye: bool) -> np.ndarray:
+    """Distortion coefficients as stored: fisheye (4,); pinhole (5,), or (8,) when k4..k6 are not all 0."""
+    sizes = (0, FISHEYE_DIST_SIZE) if fisheye else (0, *PINHOLE_DIST_SIZES)
+    if d.size not in sizes:
+        model = (
+            "a fisheye lens has 4 (k1, k2, k3, k4)"
+            if fisheye
+            else "OpenCV's k1 k2 p1 p2 [k3 [k4 k5 k6]]: 4, 5 or 8; the thin-prism and tilted models are not supported"
+        )
+        raise BinoposeError(f"camera {name!r}: {d.size} distortion coefficients ({model})")
+    if fisheye:
+        return d if d.size else np.zeros(4)
+    out = np.zeros(8)
+    out[: d.size] = d
+    return out if np.any(out[5:] != 0) else out[:5]
 
 
 @dataclass(frozen=True)
@@ -169,11 +173,25 @@ class StereoRig:
         return torch.tensor(np.stack([P_left, P_right]), dtype=dtype, device=device)
 
     def intrinsics(self, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-        """(2, 3, 3) K and (2, 5) distortion of the two views."""
+        """(2, 3, 3) K and (2, 8) pinhole distortion (k1 k2 p1 p2 k3 k4 k5 k6) of the two views; a fisheye
+        camera has no such vector: use :meth:`undistort` / :meth:`distort`, which know each lens model."""
+        if self.left.fisheye or self.right.fisheye:
+            raise BinoposeError("intrinsics(): a fisheye camera has no pinhole distortion vector")
+        pad = lambda d: np.pad(d, (0, 8 - d.size))  # noqa: E731
         return (
             torch.tensor(np.stack([self.left.K, self.right.K]), dtype=dtype),
-            torch.tensor(np.stack([self.left.dist, self.right.dist]), dtype=dtype),
+            torch.tensor(np.stack([pad(self.left.dist), pad(self.right.dist)]), dtype=dtype),
         )
+
+    def undistort(self, uv: torch.Tensor) -> torch.Tensor:
+        """(..., 2, J, 2) pixels of both views -> ideal pinhole pixels (NaN where a lens cannot be inverted)."""
+        return torch.stack(
+            [self.left.undistort(uv[..., 0, :, :]), self.right.undistort(uv[..., 1, :, :])], -3
+        )
+
+    def distort(self, uv: torch.Tensor) -> torch.Tensor:
+        """(..., 2, J, 2) ideal pinhole pixels of both views -> the cameras' pixels."""
+        return torch.stack([self.left.distort(uv[..., 0, :, :]), self.right.distort(uv[..., 1, :, :])], -3)
 
 
 def _camera_from_table(key: str, table: dict, to_mm: float) -> Camera:
@@ -186,6 +204,7 @@ def _camera_from_table(key: str, table: dict, to_mm: float) -> Camera:
             dist=np.asarray(table.get("distortions", [0, 0, 0, 0]), dtype=np.float64),
             R=rodrigues_to_matrix(np.asarray(table.get("rotation", [0, 0, 0]), dtype=np.float64).reshape(3)),
             t=np.asarray(table.get("translation", [0, 0, 0]), dtype=np.float64).reshape(3) * to_mm,
+            fisheye=_toml_bool(table.get("fisheye", False), key),
         )
     except KeyError as e:
         raise BinoposeError(f"rig file: camera [{key}] has no field {e.args[0]!r}") from None
@@ -195,51 +214,86 @@ def _camera_from_table(key: str, table: dict, to_mm: float) -> Camera:
         raise BinoposeError(f"rig file: camera [{key}] is malformed ({e})") from None
 
 
-def load_cameras(path: str | os.PathLike, units: str | None = None) -> list[Camera]:
-    """Read every camera of a TOML calibration file, in file order.
+def _toml_bool(v: object, key: str) -> bool:
+    if not isinstance(v, bool):
+        raise BinoposeError(f"rig file: camera [{key}] has fisheye = {v!r:.40}; expected true or false")
+    return v
 
-    Args:
-        path: the TOML file. units: unit of ``translation`` ("m", "mm", "cm"); default: the file's
-            ``[metadata] units`` if present, else metres (Pose2Sim's convention).
-    """
+
+def _read_toml(path: str | os.PathLike) -> tuple[Path, dict]:
     p = Path(path)
     if not p.is_file():
         raise BinoposeError(f"rig file not found: {p}")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        return p, tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise BinoposeError(f"rig file {p} is not valid TOML: {e}") from None
     except OSError as e:
         raise BinoposeError(f"rig file {p} cannot be read: {e.strerror or e}") from None
+
+
+def _declared_units(data: dict, p: Path) -> str | None:
     meta = data.get("metadata", {}) if isinstance(data.get("metadata"), dict) else {}
-    unit = units or str(meta.get("units", "m"))
-    if unit not in _UNIT_TO_MM:
-        raise BinoposeError(f"rig file {p}: unknown translation unit {unit!r} (expected m, cm or mm)")
+    return None if "units" not in meta else check_unit(str(meta["units"]), f"rig file {p}")
+
+
+def _cameras(data: dict, p: Path, unit: str) -> list[Camera]:
+    to_mm = UNIT_TO_MM[check_unit(unit, f"rig file {p}")]
     cams = [
-        _camera_from_table(k, v, _UNIT_TO_MM[unit])
-        for k, v in data.items()
-        if k != "metadata" and isinstance(v, dict)
+        _camera_from_table(k, v, to_mm) for k, v in data.items() if k != "metadata" and isinstance(v, dict)
     ]
     if not cams:
         raise BinoposeError(f"rig file {p} has no camera tables")
     return cams
 
 
-def load_rig(
-    path: str | os.PathLike, left: str | None = None, right: str | None = None, units: str | None = None
-) -> StereoRig:
-    """Read a stereo rig: the cameras named ``left``/``right``, or the first two of the file."""
-    cams = load_cameras(path, units)
-    by_name = {c.name: c for c in cams}
+def load_cameras(path: str | os.PathLike, units: str | None = None) -> list[Camera]:
+    """Read every camera of a TOML calibration file, in file order.
+
+    Args:
+        path: the TOML file. units: unit of ``translation`` ("m", "mm", "cm"); default: the file's
+            ``[metadata] units`` if present, else metres (Pose2Sim's convention). :func:`load_rig`
+            checks the unit against the stereo baseline; this function cannot.
+    """
+    p, data = _read_toml(path)
+    return _cameras(data, p, units or _declared_units(data, p) or "m")
+
+
+def _pick_pair(cams: list[Camera], path: Path, left: str | None, right: str | None) -> tuple[int, int]:
+    names = [c.name for c in cams]
     if left is None and right is None:
         if len(cams) < 2:
             raise BinoposeError(f"rig file {path} has {len(cams)} camera; a stereo rig needs 2")
-        return StereoRig(cams[0], cams[1])
-    names = [left or cams[0].name, right or cams[1].name]
-    for n in names:
-        if n not in by_name:
-            raise BinoposeError(f"rig file {path} has no camera named {n!r} (cameras: {', '.join(by_name)})")
-    return StereoRig(by_name[names[0]], by_name[names[1]])
+        if len(cams) > 2:
+            warn(
+                f"rig file {path} has {len(cams)} cameras; using the first two, {names[0]!r} (left) and "
+                f"{names[1]!r} (right) (choose with --cameras)"
+            )
+        return 0, 1
+    pair = [left or names[0], right or names[1]]
+    for n in pair:
+        if n not in names:
+            raise BinoposeError(f"rig file {path} has no camera named {n!r} (cameras: {', '.join(names)})")
+    return names.index(pair[0]), names.index(pair[1])
+
+
+def load_rig(
+    path: str | os.PathLike, left: str | None = None, right: str | None = None, units: str | None = None
+) -> StereoRig:
+    """Read a stereo rig: the cameras named ``left``/``right``, or the first two of the file (with a
+    warning when it has more).
+
+    ``units``: of the translations, "m", "cm", "mm", or None / "auto": the file's ``[metadata] units``,
+    else metres or millimetres, whichever gives a plausible baseline (see :mod:`binopose.geometry.units`).
+    """
+    p, data = _read_toml(path)
+    declared = _declared_units(data, p)
+    raw = _cameras(data, p, "mm")  # the file's own numbers
+    i, j = _pick_pair(raw, p, left, right)
+    where = f"rig file {p} ({raw[i].name}/{raw[j].name})"
+    unit = choose_unit(StereoRig(raw[i], raw[j]).baseline_mm, declared, units, where)
+    cams = _cameras(data, p, unit)
+    return StereoRig(cams[i], cams[j])
 
 
 def _toml_key(name: str) -> str:
@@ -266,8 +320,8 @@ def rig_to_toml(cameras: list[Camera] | StereoRig, units: str = "m") -> str:
             f"matrix = {_fmt(c.K)}",
             f"distortions = {_fmt(c.dist)}",
             f"rotation = {_fmt(matrix_to_rodrigues(c.R))}",
-            f"translation = {_fmt(c.t / _UNIT_TO_MM[units])}",
-            "fisheye = false",
+            f"translation = {_fmt(c.t / UNIT_TO_MM[units])}",
+            f"fisheye = {'true' if c.fisheye else 'false'}",
             "",
         ]
     out += ["[metadata]", f'units = "{units}"', 'written_by = "binopose"', ""]

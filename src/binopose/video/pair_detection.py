@@ -27,6 +27,19 @@ def check_sizes(left: FrameSource, right: FrameSource, rig: StereoRig) -> None:
             )
 
 
+def check_distinct(left: FrameSource, right: FrameSource) -> None:
+    """Raise if both cameras are the same media: the same path, or identical first frames (a uniform
+    frame, such as black before a fade-in, is not taken as evidence)."""
+    if left.path.resolve() == right.path.resolve():
+        raise BinoposeError(f"the left and right media are the same file: {left.path}")
+    a, b = left.read(0), right.read(0)
+    if a.shape == b.shape and np.array_equal(a, b) and float(a.std()) > 1.0:
+        raise BinoposeError(
+            f"the left and right media have identical first frames ({left.path}, {right.path}): "
+            "the same video given twice?"
+        )
+
+
 def frame_ranges(n_left: int, n_right: int, offset: int) -> tuple[int, int, int]:
     """(left start, right start, pairs): right frame ``i + offset`` is simultaneous with left frame ``i``."""
     ls, rs = max(0, -offset), max(0, offset)

@@ -12,6 +12,7 @@ The steps are plain functions over arrays so each can be used (and tested) alone
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,15 +22,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from binopose.errors import BinoposeError
+from binopose.errors import BinoposeError, warn
 from binopose.geometry import triangulate
-from binopose.geometry.camera import project, undistort_views
+from binopose.geometry.camera import project
 from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D, Poses3D
-from binopose.skeleton import flip_permutation
+from binopose.skeleton import BONES, flip_permutation
 from binopose.video.detect import Detector
 from binopose.video.media import open_media
-from binopose.video.pair_detection import check_sizes, detect_pair
+from binopose.video.pair_detection import check_distinct, check_sizes, detect_pair
 
 if TYPE_CHECKING:
     from binopose.refiner import Refiner
@@ -55,7 +56,15 @@ class LiftConfig:
 # --- 2D -> 3D ----------------------------------------------------------------------------------------
 def undistort(kp2d: np.ndarray, rig: StereoRig) -> torch.Tensor:
     """(N, 2, 17, 2) camera pixels -> ideal pinhole pixels (float64 tensor)."""
-    return undistort_views(torch.as_tensor(kp2d, dtype=torch.float64), *rig.intrinsics(torch.float64))
+    uv = torch.as_tensor(kp2d, dtype=torch.float64)
+    out = rig.undistort(uv)
+    lost = int((torch.isfinite(uv).all(-1) & ~torch.isfinite(out).all(-1)).sum())
+    if lost:
+        warn(
+            f"{lost} keypoints lie where the rig's lens model cannot be inverted (beyond its fold or "
+            "90 degrees off the axis): treated as missing"
+        )
+    return out
 
 
 def fix_left_right(
@@ -96,6 +105,28 @@ def reprojection_uncertainty(X: torch.Tensor, uv: torch.Tensor, P: torch.Tensor,
     """(N, 17) mm: the mean reprojection residual of each joint, scaled to its depth (residual * Z / f)."""
     e = (project(X, P) - uv).norm(dim=-1).mean(dim=-2)
     return e * X[..., 2].abs() / fx
+
+
+#: The median of an adult's 16 bone lengths is ~250 mm; outside this range the rig's scale is wrong.
+PLAUSIBLE_MEDIAN_BONE_MM = (80.0, 800.0)
+
+
+def check_person_scale(X: torch.Tensor) -> float | None:
+    """Warn when the triangulated people (N, 17, 3) mm are far from human size (a rig file in the wrong
+    units); returns the median bone length (mm), None when no bone was triangulated."""
+    child, parent = (list(c) for c in zip(*BONES, strict=True))
+    lengths = (X[:, child] - X[:, parent]).norm(dim=-1)
+    lengths = lengths[torch.isfinite(lengths)]
+    if not len(lengths):
+        return None
+    median = float(lengths.median())
+    lo, hi = PLAUSIBLE_MEDIAN_BONE_MM
+    if not lo <= median <= hi:
+        warn(
+            f"the triangulated person's median bone is {median:.4g} mm long (a person's is ~250 mm; "
+            f"expected {lo:.0f}..{hi:.0f}): are the rig file's units right? (--rig-units)"
+        )
+    return median
 
 
 def load_refiner(cfg: LiftConfig) -> Refiner:
@@ -170,6 +201,7 @@ def lift(
     if cfg.lr_fix:
         uv, conf, swapped = fix_left_right(uv, conf, P)
     X = triangulate(uv, P, conf)
+    check_person_scale(X)
     unc = reprojection_uncertainty(X, uv, P, float(rig.left.K[0, 0]))
     info = {
         "frames": len(uv),
@@ -200,10 +232,21 @@ def lift(
             raise BinoposeError("One-Euro smoothing needs the frame rate (give --fps)")
         X = one_euro(X, fps, cfg.min_cutoff_hz, cfg.beta)
     frames = kp.frame_index[:, 0] if kp.frame_index is not None else None
-    poses = Poses3D(X, unc.numpy(), frames, fps, {"lift": asdict(cfg)})
+    lift_cfg = asdict(cfg) | {"model": cfg.model and Path(cfg.model).name}  # no absolute paths in outputs
+    poses = Poses3D(
+        X, unc.numpy(), frames, fps, {"lift": lift_cfg, "cameras": [rig.left.name, rig.right.name]}
+    )
     info["triangulated"] = tri.numpy()
     info["lr_swapped"] = swapped.numpy()
     return poses, info
+
+
+def relative_to(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` (its name alone where no relative path exists)."""
+    try:
+        return os.path.relpath(Path(path).resolve(), Path(folder).resolve())
+    except ValueError:  # another drive (Windows)
+        return Path(path).name
 
 
 # --- the whole run -----------------------------------------------------------------------------------
@@ -220,17 +263,18 @@ def run_pipeline(
     fps: float | None = None,
     viz: bool = True,
     progress: bool = True,
+    trc_frame: str = "upright",
 ) -> dict:
     """Two videos (or image folders) -> files in ``out_dir``; returns the run summary (also saved
     as ``summary.json``): frames, timings, detection frames/s and the paths written."""
     from binopose.io import save_poses
-    from binopose.io_utils import atomic_write_json
     from binopose.video.detect import make_detector
 
     t_start = time.perf_counter()
     out = Path(out_dir)
     src_l, src_r = open_media(left, fps), open_media(right, fps)
     check_sizes(src_l, src_r, rig)
+    check_distinct(src_l, src_r)
     rate = src_l.info.fps
     factory = detector_factory or make_detector
     refiner = load_refiner(cfg) if cfg.refine else None  # fail before the long detection step
@@ -245,7 +289,7 @@ def run_pipeline(
     poses, info = lift(kp, rig, cfg, rate, refiner=refiner)
     files = {"keypoints_2d": str(out / KEYPOINTS_FILE)}
     for ext in ("json", "npz", "csv", "trc"):
-        files[f"poses_{ext}"] = str(save_poses(out / f"poses_3d.{ext}", poses))
+        files[f"poses_{ext}"] = str(save_poses(out / f"poses_3d.{ext}", poses, trc_frame=trc_frame))
     t_viz = time.perf_counter()
     if viz:
         from binopose import viz as V
@@ -254,8 +298,8 @@ def run_pipeline(
     n, det_s, det_n = len(poses), det["seconds"], det["pairs"]
     detected = int((kp.conf.max(-1) > 0).all(-1).sum())
     summary = {
-        "left": str(src_l.path),
-        "right": str(src_r.path),
+        "left": relative_to(src_l.path, out),  # inputs as seen from the output folder: no absolute paths
+        "right": relative_to(src_r.path, out),
         "rig": [rig.left.name, rig.right.name],
         "baseline_mm": round(rig.baseline_mm, 1),
         "offset": offset,
@@ -282,5 +326,14 @@ def run_pipeline(
         "files": files,
     }
     summary["files"]["summary"] = str(out / "summary.json")
-    atomic_write_json(out / "summary.json", summary)
+    write_summary(summary, out)
     return summary
+
+
+def write_summary(summary: dict, out: Path) -> None:
+    """``summary.json`` in ``out``, with the paths of the files relative to ``out`` (the summary
+    returned by :func:`run_pipeline` keeps them as the caller gave them)."""
+    from binopose.io_utils import atomic_write_json
+
+    files = {k: relative_to(Path(v), out) for k, v in summary["files"].items()}
+    atomic_write_json(out / "summary.json", {**summary, "files": files})
