@@ -63,7 +63,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.out.lower().endswith(POSE_FORMATS):
         raise BinoposeError(f"--out must end in one of {', '.join(POSE_FORMATS)}, got {args.out!r}")
-    check_output(args.out, {"KP": args.keypoints, "--rig": args.rig, "--model": args.model})
+    kps = args.keypoints if isinstance(args.keypoints, list) else [args.keypoints]
+    check_output(args.out, {f"KP {k}": k for k in kps} | {"--rig": args.rig, "--model": args.model})
     kp = read_keypoints(args.keypoints, args.layout)
     rig = load_rig(args.rig, *(args.cameras or (None, None)), units=args.rig_units)
     cfg = LiftConfig(
