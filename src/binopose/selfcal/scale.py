@@ -17,6 +17,8 @@ a wrong height is a proportional scale error (a 1800 mm person read as 1700 mm: 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from binopose.errors import BinoposeError
@@ -40,7 +42,8 @@ def _length(X: np.ndarray, a: int, b: int) -> np.ndarray:
 def stature_chain(X: np.ndarray) -> np.ndarray:
     """(N, 17, 3) poses -> (N,) ankle-knee-hip (mean of the legs) + pelvis-thorax length; NaN if missing."""
     legs = [_length(X, a, k) + _length(X, k, h) for a, k, h in _LEGS]
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # a frame with neither leg is NaN, as meant
+        warnings.simplefilter("ignore", RuntimeWarning)
         leg = np.nanmean(np.stack(legs), axis=0)
     return leg + _length(X, _PELVIS, _THORAX)
 

@@ -7,6 +7,7 @@ CLI prints one line and exits 2) naming the problem; nothing is written then.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -41,7 +42,7 @@ class SelfCalConfig:
     min_frames: int = 20  # frames with the person (>= 8 joints) in both views
     min_inlier_ratio: float = 0.4  # RANSAC inliers / joints seen in both views
     max_median_residual: float = 0.02  # median reprojection error / the person's height in pixels
-    min_motion: float = 0.15  # spread of the joints' 3D positions / the person's height
+    min_motion: float = 0.05  # median over joints of their 3D spread over time / the person's height
     min_baseline_ratio: float = 0.05  # baseline / median depth of the person
     max_rotation_std_deg: float = (
         0.2  # predicted standard error of the rotation (the real error runs 5-30x higher)
@@ -100,13 +101,18 @@ def _check(report: dict, cfg: SelfCalConfig) -> None:
         )
     if report["motion_rel"] < cfg.min_motion:
         refuse(
-            f"the person hardly moves (joint spread {100 * report['motion_rel']:.0f}% of their height, "
+            f"the person hardly moves (joints move {100 * report['motion_rel']:.1f}% of their height, "
             f"need {100 * cfg.min_motion:.0f}%): walk around the whole area both cameras see"
         )
     if report["baseline_to_depth"] < cfg.min_baseline_ratio:
         refuse(
             f"the baseline is too short for the distance (baseline/depth {report['baseline_to_depth']:.3f}, "
             f"need {cfg.min_baseline_ratio}): move the cameras further apart"
+        )
+    if report.get("focal_std_pct", 0.0) > 2.0:
+        refuse(
+            f"the focal lengths cannot be found from this clip (standard error {report['focal_std_pct']:.0f}%; "
+            "two views fix them only when the optical axes are not coplanar): give intrinsics (--intrinsics)"
         )
     if report["rotation_std_deg"] > cfg.max_rotation_std_deg:
         refuse(
@@ -120,7 +126,11 @@ def _conditioning(ba: BundleResult, X: np.ndarray, person_px: float) -> dict:
     t_std = float(np.degrees(np.sqrt(np.trace(ba.camera_cov[3:5, 3:5]))))
     depth = np.median(X[:, 2])
     res = ba.residual_px
+    extra = {}
+    if len(ba.camera_cov) > 5:
+        extra["focal_std_pct"] = float(100 * np.sqrt(np.diag(ba.camera_cov)[5:].max()))
     return {
+        **extra,
         "residual_px": {
             "median": float(np.median(res)),
             "mean": float(np.mean(res)),
@@ -143,10 +153,12 @@ def _conditioning(ba: BundleResult, X: np.ndarray, person_px: float) -> dict:
 
 
 def _motion(X: np.ndarray, height: float) -> float:
-    """Spread of all 3D joint positions (root of the summed variances of the 3 axes) over the height."""
-    pts = X.reshape(-1, 3)
-    pts = pts[np.isfinite(pts).all(1)]
-    return float(np.sqrt(np.var(pts, axis=0).sum()) / height)
+    """How much the joints move: per joint, the spread of its 3D position over the frames (root of the
+    summed variances of the 3 axes); the median over the joints, over the person's height."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spread = np.sqrt(np.nanvar(X, axis=0).sum(-1))
+    return float(np.nanmedian(spread) / height)
 
 
 def calibrate_from_keypoints(
