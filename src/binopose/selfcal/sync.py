@@ -107,12 +107,19 @@ def epipolar_cost(
     rig: StereoRig | None,
     thresh_px: float = 4.0,
     only: np.ndarray | None = None,
+    K: np.ndarray | None = None,
 ) -> np.ndarray:
     """(D,) epipolar cost at each offset (lower is better; NaN with fewer than 30 paired joints or
-    where ``only`` (D,) bool is False)."""
+    where ``only`` (D,) bool is False). Without a rig but with intrinsics K (2, 3, 3), an essential
+    matrix (5 degrees of freedom) is fitted instead of a fundamental matrix (7)."""
     import cv2
 
     F = _fundamental(rig) if rig is not None else None
+    if F is None and K is not None:
+        from binopose.selfcal.essential import normalized
+
+        f = float(np.mean([K[0][0, 0], K[1][0, 0]]))
+        kp_left, kp_right = normalized(kp_left, K[0]), normalized(kp_right, K[1])
     out = np.full(len(offsets), np.nan)
     for k, d in enumerate(offsets):
         if only is not None and not only[k]:
@@ -124,7 +131,13 @@ def epipolar_cost(
             out[k] = float(np.median(symmetric_epipolar_px(a, b, F)))
             continue
         cv2.setRNGSeed(0)
-        _, mask = cv2.findFundamentalMat(a, b, cv2.FM_RANSAC, thresh_px, 0.99, 300)
+        try:
+            if K is not None:
+                _, mask = cv2.findEssentialMat(a, b, 1.0, (0.0, 0.0), cv2.RANSAC, 0.99, thresh_px / f)
+            else:
+                _, mask = cv2.findFundamentalMat(a, b, cv2.FM_RANSAC, thresh_px, 0.99, 300)
+        except cv2.error:  # a degenerate sample (e.g. a person standing still): no model at this offset
+            mask = None
         out[k] = 1.0 - (float(mask.mean()) if mask is not None else 0.0)
     return out
 
@@ -146,20 +159,22 @@ def find_offset(
     conf_left: np.ndarray | None = None,
     conf_right: np.ndarray | None = None,
     min_conf: float = 0.3,
+    K: np.ndarray | None = None,
 ) -> SyncResult:
     """The frame offset of the right camera relative to the left, from (T, J, 2) keypoints of each view.
 
-    With ``rig`` (ideal pinhole pixels expected) the epipolar distance is used, else a fundamental matrix
-    per offset. Confidences below ``min_conf`` count as missed joints.
+    With ``rig`` (ideal pinhole pixels expected) the epipolar distance is used, else an essential matrix
+    per offset when the intrinsics ``K`` (2, 3, 3) are given, else a fundamental matrix. Confidences below ``min_conf`` count as missed joints.
     """
     kl, kr = _masked(kp_left, conf_left, min_conf), _masked(kp_right, conf_right, min_conf)
     if kl.ndim != 3 or kr.ndim != 3 or kl.shape[1:] != kr.shape[1:] or kl.shape[-1] != 2:
         raise BinoposeError(f"synchronisation: expected two (T, J, 2) arrays, got {kl.shape} and {kr.shape}")
     offsets = np.arange(-max_offset, max_offset + 1)
     corr = speed_correlation(kl, kr, offsets)
-    cost = epipolar_cost(kl, kr, offsets, rig, only=None if rig is not None else _shortlist(corr))
+    cost = epipolar_cost(kl, kr, offsets, rig, only=None if rig is not None else _shortlist(corr), K=K)
     if np.isfinite(cost).any():
-        score, method = cost, "epipolar (rig)" if rig is not None else "fundamental (RANSAC)"
+        name = "essential (RANSAC)" if K is not None else "fundamental (RANSAC)"
+        score, method = cost, "epipolar (rig)" if rig is not None else name
     elif np.isfinite(corr).any():
         score, method = -corr, "speed correlation"
     else:
