@@ -165,3 +165,44 @@ def test_focal_refinement_refused_when_not_identifiable(scene):
     rig, X, kp = scene
     with pytest.raises(SelfCalRefused, match="focal lengths cannot be found"):
         calibrate_from_keypoints(kp, None, rig.left, rig.right, SelfCalConfig(refine_focal=True))
+
+
+def test_run_finds_the_offset_when_none_is_given(tmp_path, monkeypatch, capsys):
+    """`binopose run` without --offset: detect, synchronise with the rig, print it, and use it."""
+    import cv2
+
+    import binopose.detect
+    from binopose.viz import reproject
+
+    n, size, shift = 12, (64, 48), 2
+    K0 = np.array([[40.0, 0, 31.5], [0, 40.0, 23.5], [0, 0, 1]])
+    a = np.radians(20)
+    R = np.array([[np.cos(a), 0, -np.sin(a)], [0, 1, 0], [np.sin(a), 0, np.cos(a)]])
+    rig = StereoRig(Camera("L", size, K0), Camera("R", size, K0, R=R, t=-R @ np.array([1500.0, 0, 0])))
+    X = _walk(n + shift, seed=4) - np.array([750.0, 0, 0])  # centred between the cameras
+    uv = reproject(X, rig)  # (n + 2, 2, 17, 2): time 0..n+1
+    per_view = [uv[:n, 0], uv[shift:, 1]]  # left frame i = time i, right frame j = time j + 2: offset -2
+    for name in ("left", "right"):
+        w = cv2.VideoWriter(str(tmp_path / f"{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
+        for i in range(n):
+            w.write(np.full((size[1], size[0], 3), 10 + 20 * i, np.uint8))
+        w.release()
+    views = iter(range(100))
+
+    class Fake:
+        name = "fake"
+
+        def __init__(self) -> None:
+            self.uv = per_view[next(views) % 2]
+
+        def detect(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return self.uv[int(round((img.mean() - 10) / 20))].copy(), np.ones(17)
+
+    monkeypatch.setattr(binopose.detect, "make_detector", lambda *a, **k: Fake())
+    save_rig(rig, tmp_path / "rig.toml", units="mm")
+    d = str(tmp_path)
+    argv = ["run", "--left", f"{d}/left.mp4", "--right", f"{d}/right.mp4", "--rig", f"{d}/rig.toml"]
+    rc = main([*argv, "--out", f"{d}/o", "--no-refine", "--no-viz", "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "synchronisation: offset -2 frames" in out, out
+    assert '"offset": -2' in (tmp_path / "o" / "summary.json").read_text()
