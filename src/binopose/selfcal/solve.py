@@ -17,7 +17,7 @@ from binopose.errors import BinoposeError
 from binopose.geometry.rig import Camera, StereoRig
 from binopose.geometry.triangulation import triangulate
 from binopose.selfcal.bundle import BundleResult, bundle_adjust
-from binopose.selfcal.essential import estimate_relative_pose
+from binopose.selfcal.essential import EssentialFit, estimate_relative_pose
 from binopose.selfcal.scale import DEFAULT_HEIGHT_MM, height_from_poses, scale_from_bones, scale_from_height
 
 
@@ -83,16 +83,24 @@ def _person_px(kp: np.ndarray, ok: np.ndarray) -> float:
     return float(np.median(h)) if h.size else float("nan")
 
 
+def _refuse(report: dict, msg: str) -> None:
+    report["refused"] = msg
+    raise SelfCalRefused(msg, report)
+
+
+def _check_inliers(report: dict, cfg: SelfCalConfig) -> None:
+    if report["inlier_ratio"] < cfg.min_inlier_ratio:
+        _refuse(
+            report,
+            f"only {100 * report['inlier_ratio']:.0f}% of the joints fit one epipolar geometry "
+            f"(need {100 * cfg.min_inlier_ratio:.0f}%): the two clips do not show the same person at the same time",
+        )
+
+
 def _check(report: dict, cfg: SelfCalConfig) -> None:
     def refuse(msg: str) -> None:
-        report["refused"] = msg
-        raise SelfCalRefused(msg, report)
+        _refuse(report, msg)
 
-    if report["inlier_ratio"] < cfg.min_inlier_ratio:
-        refuse(
-            f"only {100 * report['inlier_ratio']:.0f}% of the joints fit one epipolar geometry "
-            f"(need {100 * cfg.min_inlier_ratio:.0f}%): the two clips do not show the same person at the same time"
-        )
     if report["residual_median_rel"] > cfg.max_median_residual:
         refuse(
             f"median reprojection error {report['residual_px']['median']:.1f} px is "
@@ -161,19 +169,10 @@ def _motion(X: np.ndarray, height: float) -> float:
     return float(np.nanmedian(spread) / height)
 
 
-def calibrate_from_keypoints(
-    kp: np.ndarray,
-    conf: np.ndarray | None,
-    left: Camera,
-    right: Camera,
-    cfg: SelfCalConfig = SelfCalConfig(),
-) -> SelfCalResult:
-    """Stereo rig from (N, 2, 17, 2) ideal pinhole pixels of one person (conf (N, 2, 17) or None).
-
-    ``left`` and ``right`` give the intrinsics (K, image size, distortion kept for the output); their
-    poses are ignored. The output rig has the left camera at the origin (mm).
-    """
-    kp = np.asarray(kp, np.float64)
+def _screen(
+    kp: np.ndarray, conf: np.ndarray | None, cfg: SelfCalConfig
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Joints usable in both views (N, 2, 17) and frames with >= 8 of them (N,); refuse empty clips."""
     if kp.ndim != 4 or kp.shape[1:] != (2, 17, 2):
         raise BinoposeError(f"keypoints must be (N, 2, 17, 2), got {kp.shape}")
     ok = _valid(kp, conf, cfg.min_conf)
@@ -189,44 +188,60 @@ def calibrate_from_keypoints(
         side = "left" if per_view[0] == 0 else "right"
         raise SelfCalRefused(f"the person is never detected in the {side} view", report)
     if usable.sum() < cfg.min_frames:
+        n = int(usable.sum())
         raise SelfCalRefused(
-            f"the person is seen in both views in only {int(usable.sum())} frames (need {cfg.min_frames})",
-            report,
+            f"the person is seen in both views in only {n} frames (need {cfg.min_frames})", report
         )
-    K = np.stack([left.K, right.K])
-    person_px = _person_px(kp, ok & usable[:, None, None])
-    report.update(person_height_px=person_px, ransac_px=max(2.0, cfg.ransac_rel * person_px))
-    fit = estimate_relative_pose(kp, ok & usable[:, None, None], K, report["ransac_px"])
-    report.update(
-        joints_both_views=fit.candidates,
-        ransac_inliers=int(fit.inliers.sum()),
-        inlier_ratio=float(fit.inliers.sum() / max(fit.candidates, 1)),
-        frames_lr_swapped=int(fit.flipped.sum()),
-    )
-    if report["inlier_ratio"] < cfg.min_inlier_ratio:
-        _check(
-            {
-                **report,
-                "residual_median_rel": 0,
-                "motion_rel": 1,
-                "baseline_to_depth": 1,
-                "rotation_std_deg": 0,
-            },
-            cfg,
-        )
+    return ok & usable[:, None, None], usable, report
+
+
+def _adjust(fit: EssentialFit, usable: np.ndarray, K: np.ndarray, cfg: SelfCalConfig, person_px: float):
+    """Bundle adjustment on up to ``cfg.max_ba_frames`` frames; returns it, the frames and the point count."""
     frames = _ba_frames(usable & (fit.usable.sum(-1) >= 4), cfg.max_ba_frames)
     sel = fit.usable[frames]
     X0 = _triangulate(fit.kp[frames], np.repeat(sel[:, None], 2, 1), K, fit.R, fit.t)[sel]
     obs = fit.kp[frames].transpose(0, 2, 1, 3)[sel].reshape(-1, 4)
     keep = np.isfinite(X0).all(1) & (X0[:, 2] > 0)
     huber = max(1.0, cfg.huber_rel * person_px)
-    ba = bundle_adjust(fit.R, fit.t, X0[keep], obs[keep], K, huber, cfg.refine_focal)
+    return (
+        bundle_adjust(fit.R, fit.t, X0[keep], obs[keep], K, huber, cfg.refine_focal),
+        frames,
+        int(keep.sum()),
+    )
+
+
+def calibrate_from_keypoints(
+    kp: np.ndarray,
+    conf: np.ndarray | None,
+    left: Camera,
+    right: Camera,
+    cfg: SelfCalConfig = SelfCalConfig(),
+) -> SelfCalResult:
+    """Stereo rig from (N, 2, 17, 2) ideal pinhole pixels of one person (conf (N, 2, 17) or None).
+
+    ``left`` and ``right`` give the intrinsics (K, image size, distortion kept for the output); their
+    poses are ignored. The output rig has the left camera at the origin (mm).
+    """
+    kp = np.asarray(kp, np.float64)
+    ok, usable, report = _screen(kp, conf, cfg)
+    K = np.stack([left.K, right.K])
+    person_px = _person_px(kp, ok)
+    report.update(person_height_px=person_px, ransac_px=max(2.0, cfg.ransac_rel * person_px))
+    fit = estimate_relative_pose(kp, ok, K, report["ransac_px"])
+    report.update(
+        joints_both_views=fit.candidates,
+        ransac_inliers=int(fit.inliers.sum()),
+        inlier_ratio=float(fit.inliers.sum() / max(fit.candidates, 1)),
+        frames_lr_swapped=int(fit.flipped.sum()),
+    )
+    _check_inliers(report, cfg)
+    ba, frames, n_obs = _adjust(fit, usable, K, cfg, person_px)
     K_ba = K.copy()
     K_ba[:, :2, :2] *= ba.focal_scale[:, None, None]
-    ok_fixed = ok & usable[:, None, None]
-    ok_fixed[fit.flipped, 1] = ok_fixed[fit.flipped, 1][:, _flip()]
+    ok_fixed = ok.copy()
+    ok_fixed[fit.flipped, 1] = ok[fit.flipped, 1][:, _flip()]
     X_unit = _triangulate(fit.kp, ok_fixed, K_ba, ba.R, ba.t)
-    report.update(frames_used=len(frames), observations_used=int(keep.sum()))
+    report.update(frames_used=len(frames), observations_used=n_obs)
     report.update(_conditioning(ba, ba.X, person_px))
     height_unit = height_from_poses(X_unit)
     report["motion_rel"] = _motion(X_unit[frames], height_unit)
