@@ -8,7 +8,7 @@
 2. Pose2Sim demo: the raw MediaPipe landmarks of ``reference_4view.npz`` (no left/right fix), mapped
    to the 17 joints, undistorted; each of the six camera pairs against ``calibration_opencv.toml``.
 3. Synchronisation: offsets -30..+30 applied to the Pose2Sim pairs and to Human3.6M sequences: with
-   the rig (every offset) and without it, intrinsics only (every 6th / 12th offset: slower). Writes selfcal.json and selfcal.png.
+   the rig (every offset) and without it, intrinsics only (every 10th / 20th offset: slower). Writes selfcal.json and selfcal.png.
 """
 
 from __future__ import annotations
@@ -257,7 +257,7 @@ def main() -> None:
     p.add_argument(
         "--h36m-seqs", type=int, default=8, help="H36M sequences for the sync test (spread evenly)"
     )
-    p.add_argument("--norig-step", type=int, default=6, help="offset step of the slower tests without a rig")
+    p.add_argument("--norig-step", type=int, default=10, help="offset step of the slower tests without a rig")
     p.add_argument("--skip-sync", action="store_true")
     args = p.parse_args()
     cfg = SelfCalConfig()

@@ -206,3 +206,46 @@ def test_run_finds_the_offset_when_none_is_given(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert rc == 0 and "synchronisation: offset -2 frames" in out, out
     assert '"offset": -2' in (tmp_path / "o" / "summary.json").read_text()
+
+
+def _coded_video(path, n: int, size: tuple[int, int]) -> None:
+    """Frame i is one colour: blue = i % 12, green = i // 12 (read back by the fake detector)."""
+    import cv2
+
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
+    for i in range(n):
+        w.write(np.full((size[1], size[0], 3), (10 + 20 * (i % 12), 10 + 20 * (i // 12), 128), np.uint8))
+    w.release()
+
+
+def test_calibrate_from_two_videos(tmp_path, monkeypatch, capsys):
+    """`calibrate --from-poses --left A --right B`: detect, synchronise (no rig: essential matrix), calibrate."""
+    import binopose.detect
+
+    rig, n = _rig(), 90
+    uv = _views(_walk(n + 3, seed=2), rig, noise=0.5, seed=2)
+    per_view = [uv[:n, 0], uv[3:, 1]]  # right frame j = time j + 3: offset -3
+    for name in ("left", "right"):
+        _coded_video(tmp_path / f"{name}.mp4", n, rig.left.size)
+    views = iter(range(100))
+
+    class Fake:
+        name = "fake"
+
+        def __init__(self) -> None:
+            self.uv = per_view[next(views) % 2]
+
+        def detect(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            b, g = (img[..., :2].reshape(-1, 2).mean(0) - 10) / 20
+            return self.uv[int(round(b)) + 12 * int(round(g))].copy(), np.ones(17)
+
+    monkeypatch.setattr(binopose.detect, "make_detector", lambda *a, **k: Fake())
+    save_rig(rig, tmp_path / "cams.toml")
+    d = str(tmp_path)
+    argv = ["calibrate", "--from-poses", "--left", f"{d}/left.mp4", "--right", f"{d}/right.mp4"]
+    rc = main([*argv, "--intrinsics", f"{d}/cams.toml", "--out", f"{d}/rig.toml"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert "synchronisation: offset -3 frames" in out.out, out.out
+    got = load_rig(tmp_path / "rig.toml")
+    assert _angle(got.R_right_from_left.T @ rig.R_right_from_left) < 0.5

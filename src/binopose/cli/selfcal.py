@@ -71,7 +71,7 @@ def _cameras(args: argparse.Namespace):
     return Camera("left", (w, h), K), Camera("right", (w, h), K)
 
 
-def _keypoints(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None]:
+def _keypoints(args: argparse.Namespace, K: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if args.from_poses:
         from binopose.io import load_keypoints_2d
 
@@ -82,7 +82,7 @@ def _keypoints(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None]
     from binopose.selfcal.media import detect_videos, synchronise
 
     kp, conf = detect_videos(args.left, args.right)
-    res, kp, conf = synchronise(kp, conf, args.max_offset)
+    res, kp, conf = synchronise(kp, conf, args.max_offset, K=K)
     print(f"synchronisation: {res.describe()}")
     return kp, conf
 
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from binopose.selfcal.media import undistort
 
     left, right = _cameras(args)
-    kp, conf = _keypoints(args)
+    kp, conf = _keypoints(args, np.stack([left.K, right.K]))
     kp = np.stack([undistort(kp[:, 0], left), undistort(kp[:, 1], right)], 1)
     cfg = SelfCalConfig(
         refine_focal=args.refine_focal, scale=args.scale, person_height_mm=args.person_height_mm

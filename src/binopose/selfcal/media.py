@@ -48,12 +48,17 @@ def detect_videos(
 
 
 def synchronise(
-    kp: np.ndarray, conf: np.ndarray | None, max_offset: int, rig: StereoRig | None = None
+    kp: np.ndarray,
+    conf: np.ndarray | None,
+    max_offset: int,
+    rig: StereoRig | None = None,
+    K: np.ndarray | None = None,
 ) -> tuple[SyncResult, np.ndarray, np.ndarray | None]:
     """Find the right view's offset in (N, 2, 17, 2) keypoints recorded at offset 0 and re-pair the frames
-    so that row i holds simultaneous frames (left i + max(0, -offset), right i + max(0, offset))."""
+    so that row i holds simultaneous frames (left i + max(0, -offset), right i + max(0, offset)).
+    Without a rig, intrinsics K (2, 3, 3) allow an essential matrix instead of a fundamental matrix."""
     cl, cr = (None, None) if conf is None else (conf[:, 0], conf[:, 1])
-    res = find_offset(kp[:, 0], kp[:, 1], max_offset, rig, cl, cr)
+    res = find_offset(kp[:, 0], kp[:, 1], max_offset, rig, cl, cr, K=K)
     n = res.offset
     ls, rs = max(0, -n), max(0, n)
     m = min(len(kp) - ls, len(kp) - rs)

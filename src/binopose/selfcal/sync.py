@@ -133,7 +133,7 @@ def epipolar_cost(
         cv2.setRNGSeed(0)
         try:
             if K is not None:
-                _, mask = cv2.findEssentialMat(a, b, 1.0, (0.0, 0.0), cv2.RANSAC, 0.99, thresh_px / f)
+                _, mask = cv2.findEssentialMat(a, b, 1.0, (0.0, 0.0), cv2.RANSAC, 0.99, thresh_px / f, 300)
             else:
                 _, mask = cv2.findFundamentalMat(a, b, cv2.FM_RANSAC, thresh_px, 0.99, 300)
         except cv2.error:  # a degenerate sample (e.g. a person standing still): no model at this offset
