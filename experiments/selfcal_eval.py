@@ -182,12 +182,17 @@ def sync_cases(name: str, kl, kr, rig, max_offset: int, step: int = 1, K=None) -
 
 def summarise(rows: list[dict]) -> dict:
     ok = [r["true"] == r["found"] for r in rows]
-    fails = [r for r, o in zip(rows, ok) if not o]
+    near = [abs(r["true"] - r["found"]) <= 1 for r in rows]
+    per_case: dict = {}
+    for r, o in zip(rows, ok):
+        per_case.setdefault(r["case"], []).append(o)
     return {
         "cases": len(rows),
         "exact": int(sum(ok)),
         "exact_pct": 100 * float(np.mean(ok)),
-        "failures": fails,
+        "within_1_pct": 100 * float(np.mean(near)),
+        "exact_pct_per_case": {k: 100 * float(np.mean(v)) for k, v in per_case.items()},
+        "failures": [r for r, o in zip(rows, ok) if not o],
     }
 
 
