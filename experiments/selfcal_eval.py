@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from binopose.detect import blazepose_to_17
+from binopose.video.detect import blazepose_to_17
 from binopose.geometry.camera import undistort_points
 from binopose.geometry.rig import Camera, StereoRig, load_cameras
 from binopose.geometry.triangulation import triangulate

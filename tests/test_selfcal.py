@@ -171,7 +171,7 @@ def test_run_finds_the_offset_when_none_is_given(tmp_path, monkeypatch, capsys):
     """`binopose run` without --offset: detect, synchronise with the rig, print it, and use it."""
     import cv2
 
-    import binopose.detect
+    import binopose.video.detect
     from binopose.viz import reproject
 
     n, size, shift = 12, (64, 48), 2
@@ -198,7 +198,7 @@ def test_run_finds_the_offset_when_none_is_given(tmp_path, monkeypatch, capsys):
         def detect(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return self.uv[int(round((img.mean() - 10) / 20))].copy(), np.ones(17)
 
-    monkeypatch.setattr(binopose.detect, "make_detector", lambda *a, **k: Fake())
+    monkeypatch.setattr(binopose.video.detect, "make_detector", lambda *a, **k: Fake())
     save_rig(rig, tmp_path / "rig.toml", units="mm")
     d = str(tmp_path)
     argv = ["run", "--left", f"{d}/left.mp4", "--right", f"{d}/right.mp4", "--rig", f"{d}/rig.toml"]
@@ -220,7 +220,7 @@ def _coded_video(path, n: int, size: tuple[int, int]) -> None:
 
 def test_calibrate_from_two_videos(tmp_path, monkeypatch, capsys):
     """`calibrate --from-poses --left A --right B`: detect, synchronise (no rig: essential matrix), calibrate."""
-    import binopose.detect
+    import binopose.video.detect
 
     rig, n = _rig(), 90
     uv = _views(_walk(n + 3, seed=2), rig, noise=0.5, seed=2)
@@ -239,7 +239,7 @@ def test_calibrate_from_two_videos(tmp_path, monkeypatch, capsys):
             b, g = (img[..., :2].reshape(-1, 2).mean(0) - 10) / 20
             return self.uv[int(round(b)) + 12 * int(round(g))].copy(), np.ones(17)
 
-    monkeypatch.setattr(binopose.detect, "make_detector", lambda *a, **k: Fake())
+    monkeypatch.setattr(binopose.video.detect, "make_detector", lambda *a, **k: Fake())
     save_rig(rig, tmp_path / "cams.toml")
     d = str(tmp_path)
     argv = ["calibrate", "--from-poses", "--left", f"{d}/left.mp4", "--right", f"{d}/right.mp4"]

@@ -31,9 +31,9 @@ def detect_videos(
 ) -> tuple[np.ndarray, np.ndarray]:
     """MediaPipe joints of every frame pair at offset 0: (N, 2, 17, 2) pixels and (N, 2, 17) confidences.
     With ``rig``, the image sizes are checked against it first."""
-    from binopose.detect import make_detector
-    from binopose.pair_detection import check_sizes, detect_pair
-    from binopose.video import open_media
+    from binopose.video.detect import make_detector
+    from binopose.video.pair_detection import check_sizes, detect_pair
+    from binopose.video.media import open_media
 
     src_l, src_r = open_media(left, None), open_media(right, None)
     if rig is not None:
