@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from binopose.video.detect import blazepose_to_17
 from binopose.geometry.camera import undistort_points
 from binopose.geometry.rig import Camera, StereoRig, load_cameras
 from binopose.geometry.triangulation import triangulate
@@ -32,6 +31,7 @@ from binopose.io_utils import atomic_write_json
 from binopose.selfcal import SelfCalConfig, SelfCalRefused, calibrate_from_keypoints
 from binopose.selfcal.scale import height_from_poses, scale_from_height
 from binopose.selfcal.sync import find_offset
+from binopose.video.detect import blazepose_to_17
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

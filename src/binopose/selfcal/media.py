@@ -32,8 +32,8 @@ def detect_videos(
     """MediaPipe joints of every frame pair at offset 0: (N, 2, 17, 2) pixels and (N, 2, 17) confidences.
     With ``rig``, the image sizes are checked against it first."""
     from binopose.video.detect import make_detector
-    from binopose.video.pair_detection import check_sizes, detect_pair
     from binopose.video.media import open_media
+    from binopose.video.pair_detection import check_sizes, detect_pair
 
     src_l, src_r = open_media(left, None), open_media(right, None)
     if rig is not None:
