@@ -10,7 +10,14 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 HEAVY = ("cv2", "mediapipe", "matplotlib")
-EDGES = ("binopose.cli", "binopose.video", "binopose.calibrate", "binopose.viz", "binopose.training")
+EDGES = (
+    "binopose.cli",
+    "binopose.video",
+    "binopose.calibrate",
+    "binopose.selfcal",
+    "binopose.viz",
+    "binopose.training",
+)
 
 #: part (a module or package prefix) -> what it never imports (module prefixes)
 NEVER: dict[str, tuple[str, ...]] = {
@@ -52,7 +59,7 @@ NEVER: dict[str, tuple[str, ...]] = {
         "binopose.diffusion",
         "binopose.training",
     ),
-    "binopose.video": ("binopose.cli", "binopose.training", "binopose.calibrate"),
+    "binopose.video": ("binopose.cli", "binopose.training", "binopose.calibrate", "binopose.selfcal"),
     "binopose.formats": (
         *HEAVY,
         "binopose.cli",
@@ -62,6 +69,15 @@ NEVER: dict[str, tuple[str, ...]] = {
         "binopose.model",
         "binopose.diffusion",
         "binopose.refiner",
+    ),
+    # calibration from the person and synchronisation: OpenCV, and the video edge for detection
+    "binopose.selfcal": (
+        "binopose.cli",
+        "binopose.model",
+        "binopose.diffusion",
+        "binopose.training",
+        "binopose.calibrate",
+        "matplotlib",
     ),
 }
 #: nothing outside the CLI (and `python -m binopose`) imports the CLI

@@ -1,19 +1,21 @@
 """Calibrate a stereo rig from a checkerboard or ChArUco board filmed by both cameras: two image
 folders (sorted by name, matched by position) or two videos (every n-th frame). Writes the rig TOML
 (world = left camera frame; the aniposelib/Pose2Sim layout), prints the frames it rejected and why,
-the RMS reprojection errors, the baseline and the angle between the cameras. See docs/CALIBRATION.md."""
+the RMS reprojection errors, the baseline and the angle between the cameras. See docs/CALIBRATION.md.
+With --from-poses: no board, the rig from a person seen by both cameras (docs/SELFCAL.md)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from binopose.cli import selfcal
 from binopose.errors import BinoposeError, warn
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--left", required=True, metavar="L", help="left camera: image folder or video")
-    p.add_argument("--right", required=True, metavar="R", help="right camera: image folder or video")
+    p.add_argument("--left", metavar="L", help="left camera: image folder or video")
+    p.add_argument("--right", metavar="R", help="right camera: image folder or video")
     p.add_argument("--out", required=True, metavar="RIG.toml", help="rig file to write")
     p.add_argument("--board", default="checkerboard", choices=("checkerboard", "charuco"), help="target type")
     p.add_argument(
@@ -69,9 +71,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fit-k3", action="store_true", help="also fit k3 (wide-angle lenses; needs many tilted views)"
     )
+    selfcal.add_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.from_poses is not None:
+        return selfcal.run(args)
+    if not (args.left and args.right):
+        raise BinoposeError("board calibration needs --left and --right (or use --from-poses)")
     from binopose.calibrate.board import Board
     from binopose.calibrate.calibration import (
         CalibrationConfig,

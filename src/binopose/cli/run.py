@@ -49,9 +49,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--offset",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
-        help="right frame i+N shows the instant of left frame i (unsynchronised cameras; default 0)",
+        help="right frame i+N shows the instant of left frame i (default: found from the person's motion, "
+        "see docs/SELFCAL.md; give 0 for cameras known to be in sync)",
+    )
+    p.add_argument(
+        "--sync-frames",
+        type=int,
+        default=300,
+        metavar="N",
+        help="frames used to find the offset (default 300)",
     )
     p.add_argument(
         "--fps", type=float, help="frame rate (needed for image folders when smoothing; default: the video's)"
@@ -78,13 +86,20 @@ def run(args: argparse.Namespace) -> int:
     cfg = LiftConfig(
         refine=not args.no_refine, smooth=args.smooth, lr_fix=not args.no_lr_fix, **lift_refiner_fields(args)
     )
+    offset = args.offset
+    if offset is None:
+        from binopose.selfcal.media import auto_offset
+
+        found = auto_offset(args.left, args.right, rig, args.sync_frames, progress=not args.quiet)
+        print(f"synchronisation: {found.describe()} (give --offset to override)", flush=True)
+        offset = found.offset
     summary = run_pipeline(
         args.left,
         args.right,
         rig,
         args.out,
         cfg,
-        offset=args.offset,
+        offset=offset,
         resume=args.resume,
         max_frames=args.max_frames,
         fps=args.fps,
