@@ -185,7 +185,8 @@ def test_run_finds_the_offset_when_none_is_given(tmp_path, monkeypatch, capsys):
     for name in ("left", "right"):
         w = cv2.VideoWriter(str(tmp_path / f"{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
         for i in range(n):
-            w.write(np.full((size[1], size[0], 3), 10 + 20 * i, np.uint8))
+            # the right video is 5 levels brighter: not the same media as the left (binopose run refuses that)
+            w.write(np.full((size[1], size[0], 3), 10 + 20 * i + 5 * (name == "right"), np.uint8))
         w.release()
     views = iter(range(100))
 
