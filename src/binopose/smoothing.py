@@ -40,7 +40,9 @@ class OneEuro:
             self.prev, self.dprev = np.full(x.shape, np.nan), np.zeros(x.shape[:-1])
         restart = ~np.isfinite(self.prev).all(-1)
         dx = np.where(restart, 0.0, np.linalg.norm(x - self.prev, axis=-1) / dt)
-        self.dprev = np.where(restart, 0.0, self.dprev + self._alpha(self.d_cutoff_hz, dt) * (dx - self.dprev))
+        self.dprev = np.where(
+            restart, 0.0, self.dprev + self._alpha(self.d_cutoff_hz, dt) * (dx - self.dprev)
+        )
         a = self._alpha(self.min_cutoff_hz + self.beta * self.dprev, dt)[..., None]
         self.prev = np.where(restart[..., None], x, self.prev + a * (x - self.prev))
         return self.prev.copy()

@@ -1,0 +1,128 @@
+"""Live 3D poses from two cameras: camera indices (0, 1), stream URLs (rtsp://, http://) or video files
+played as if they were cameras. Frames are paired by capture time, detected (MediaPipe Pose),
+undistorted, triangulated, optionally refined and smoothed causally (One-Euro); the poses go to a
+file (NDJSON or CSV, one line per frame), to a UDP port as JSON (one datagram per frame; see
+docs/LIVE.md) and to a window when a display exists. When the computer cannot keep up, frames are
+dropped (and counted) rather than queued. Ctrl-C ends the session with its statistics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from binopose.errors import BinoposeError
+from binopose.geometry.rig import load_rig
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = "a camera index (0), a stream URL or a video file / image folder (played at its frame rate)"
+    p.add_argument("--left", required=True, metavar="SRC", help=f"left camera: {src}")
+    p.add_argument("--right", required=True, metavar="SRC", help=f"right camera: {src}")
+    p.add_argument("--rig", required=True, metavar="RIG.toml", help="calibration of the two cameras")
+    p.add_argument("--cameras", nargs=2, metavar=("LEFT", "RIGHT"), help="camera names in the rig file")
+    p.add_argument("--out", metavar="FILE", help="append the 3D poses to FILE: .ndjson / .jsonl or .csv")
+    p.add_argument("--udp", metavar="HOST:PORT", help="send each pose as a JSON datagram (default: off)")
+    p.add_argument("--summary", metavar="FILE.json", help="write the session's statistics here")
+    p.add_argument(
+        "--refine", action=argparse.BooleanOptionalAction, default=True, help="Dual-Diffusion refinement"
+    )
+    p.add_argument("--model", metavar="PATH", help="refiner model (default: the one shipped)")
+    p.add_argument(
+        "--smooth", default="oneeuro", choices=("none", "oneeuro"), help="causal filter (default: oneeuro)"
+    )
+    p.add_argument(
+        "--det-scale",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="resize frames by S (0 < S <= 1) before detection, for speed (default 1)",
+    )
+    p.add_argument(
+        "--model-complexity",
+        type=int,
+        default=1,
+        choices=(0, 1, 2),
+        help="MediaPipe Pose model: 1 (default) is bundled; 0 (lite) and 2 (heavy) are downloaded by mediapipe",
+    )
+    p.add_argument("--fps", type=float, help="frame rate of the sources (default: what they report)")
+    p.add_argument("--max-poses", type=int, metavar="N", help="stop after N poses")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "--report-every", type=float, default=5.0, metavar="S", help="progress line period (0: off)"
+    )
+    p.add_argument(
+        "--show",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show the window (default: when a display exists)",
+    )
+    p.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="video files only: process every frame as fast as possible, dropping none (for measurements)",
+    )
+    p.add_argument("--no-lr-fix", action="store_true", help="do not repair left/right label swaps")
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not 0 < args.det_scale <= 1:
+        raise BinoposeError(f"--det-scale must be in (0, 1], got {args.det_scale}")
+    for name in ("max_poses", "duration", "fps"):
+        v = getattr(args, name)
+        if v is not None and not v > 0:
+            raise BinoposeError(f"--{name.replace('_', '-')} must be > 0, got {v}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from binopose.detect import make_detector
+    from binopose.io_utils import atomic_write_json
+    from binopose.live.lifter import LiveConfig
+    from binopose.live.session import Limits, run_live
+    from binopose.live.sinks import PoseFile, UdpSender
+    from binopose.live.stats import format_summary
+    from binopose.live.view import display_available
+    from binopose.pipeline import LiftConfig
+
+    _check(args)
+    rig = load_rig(args.rig, *(args.cameras or (None, None)))
+    lift = LiftConfig(refine=args.refine, model=args.model, smooth=args.smooth, lr_fix=not args.no_lr_fix)
+    cfg = LiveConfig(lift=lift, det_scale=args.det_scale, fps=args.fps or 30.0)
+    show = display_available() if args.show is None else args.show
+    if show and not display_available():
+        raise BinoposeError("--show: no display here (no DISPLAY, or OpenCV without a GUI)")
+    sinks = []
+    try:
+        if args.udp:
+            sinks.append(UdpSender(args.udp))
+        if args.out:
+            sinks.append(PoseFile(args.out))
+    except BinoposeError:
+        for s in sinks:
+            s.close()
+        raise
+    summary = run_live(
+        args.left,
+        args.right,
+        rig,
+        cfg,
+        lambda: make_detector("mediapipe", model_complexity=args.model_complexity),
+        sinks,
+        Limits(args.max_poses, args.duration, args.report_every),
+        show=show,
+        fps=args.fps,
+        every_frame=args.every_frame,
+    )
+    summary["settings"]["model_complexity"] = args.model_complexity
+    summary["outputs"] = {"file": args.out, "udp": args.udp}
+    print(format_summary(summary))
+    print(f"  ended: {summary['end']}")
+    if args.summary:
+        atomic_write_json(args.summary, summary)
+    sys.stdout.flush()
+    return 0 if summary["poses"] else _no_poses(summary)
+
+
+def _no_poses(summary: dict) -> int:
+    sys.stderr.write(f"binopose live: no 3D pose was made ({json.dumps(summary['cameras'])})\n")
+    return 1

@@ -1,0 +1,83 @@
+"""Frames per second, latency and frame accounting of a live session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from binopose.live.sources import clock
+
+
+@dataclass
+class LiveStats:
+    t_start: float = field(default_factory=clock)
+    latencies_s: list[float] = field(default_factory=list)  # emitted - arrival of the pair's later frame
+    emitted: int = 0
+    complete: int = 0  # poses with all 17 joints
+    _window: list[float] = field(default_factory=list)  # emit times since the last report
+
+    def record(self, t_arrival: float, complete: bool) -> float:
+        now = clock()
+        self.latencies_s.append(now - t_arrival)
+        self.emitted += 1
+        self.complete += int(complete)
+        self._window.append(now)
+        return now
+
+    def window_report(self) -> str:
+        """One line on the frames since the previous call: rate and latency."""
+        w, self._window = self._window, []
+        if len(w) < 2:
+            return f"live: {self.emitted} poses, none in the last interval"
+        lat = np.array(self.latencies_s[-len(w) :]) * 1e3
+        fps = (len(w) - 1) / (w[-1] - w[0])
+        return (
+            f"live: {self.emitted} poses, {fps:.1f} poses/s, latency median {np.median(lat):.0f} ms "
+            f"(p95 {np.percentile(lat, 95):.0f} ms)"
+        )
+
+    def summary(self, readers: dict[str, object], unmatched: list[int]) -> dict:
+        """Totals: poses/s over the session, latency percentiles (ms), frames per camera."""
+        wall = clock() - self.t_start
+        lat = np.array(self.latencies_s) * 1e3 if self.latencies_s else np.full(1, np.nan)
+        cams = {}
+        for (side, r), un in zip(readers.items(), unmatched):
+            m = r.mailbox
+            cams[side] = {
+                "frames_delivered": m.put_count,
+                "frames_dropped": m.dropped,
+                "frames_unmatched": un,
+                "frames_used": m.taken - un,
+            }
+        return {
+            "poses": self.emitted,
+            "poses_complete": self.complete,
+            "wall_s": round(wall, 3),
+            "poses_per_s": round(self.emitted / wall, 2) if wall > 0 else None,
+            "latency_ms": {
+                "median": _r(np.median(lat)),
+                "p95": _r(np.percentile(lat, 95)),
+                "max": _r(lat.max()),
+                "mean": _r(lat.mean()),
+            },
+            "cameras": cams,
+        }
+
+
+def _r(x: float) -> float | None:
+    return round(float(x), 1) if np.isfinite(x) else None
+
+
+def format_summary(s: dict) -> str:
+    lat = s["latency_ms"]
+    lines = [
+        f"live: {s['poses']} poses ({s['poses_complete']} complete) in {s['wall_s']} s = {s['poses_per_s']} poses/s; "
+        f"latency median {lat['median']} ms, p95 {lat['p95']} ms, max {lat['max']} ms"
+    ]
+    for side, c in s["cameras"].items():
+        lines.append(
+            f"  {side}: {c['frames_delivered']} frames, {c['frames_dropped']} dropped (consumer busy), "
+            f"{c['frames_unmatched']} unmatched, {c['frames_used']} used"
+        )
+    return "\n".join(lines)

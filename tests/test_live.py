@@ -1,0 +1,352 @@
+"""binopose live: pairing by timestamp, newest-frame readers that drop rather than queue, the demo clip
+played as two cameras, the file and UDP outputs, the causal smoother, the CLI's errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from binopose.cli import main
+from binopose.cli.demo import demo_assets
+from binopose.detect import no_person
+from binopose.geometry.rig import load_rig
+from binopose.live.lifter import LiveConfig, LiveLifter
+from binopose.live.pairing import Pairer, pair_timestamps
+from binopose.live.session import Limits, run_live
+from binopose.live.sinks import PoseFile, UdpSender
+from binopose.live.sources import Frame, LatestFrame
+from binopose.pipeline import LiftConfig
+from binopose.smoothing import OneEuro, one_euro, one_euro_causal
+from binopose.video import open_media
+from binopose.viz import reproject
+
+TRIANGULATE = LiveConfig(lift=LiftConfig(refine=False, smooth="none"))
+
+
+# --- pairing ----------------------------------------------------------------------------------------
+def test_pairing_matched_with_jitter():
+    rng = np.random.default_rng(0)
+    t = np.arange(100) / 60.0
+    r = pair_timestamps(t, t + rng.uniform(-0.004, 0.004, 100), tolerance=0.5 / 60)
+    assert r.pairs == [(i, i) for i in range(100)] and not r.unmatched_left and not r.unmatched_right
+
+
+def test_pairing_unmatched_frames_are_reported():
+    t = np.arange(60) / 30.0
+    missing = {5, 6, 40}
+    right = [x + 0.002 for i, x in enumerate(t) if i not in missing]
+    r = pair_timestamps(t, right, tolerance=0.5 / 30)
+    assert r.unmatched_left == sorted(missing) and r.unmatched_right == []
+    assert len(r.pairs) == 57 and all(abs(t[i] - right[j]) <= 0.5 / 30 for i, j in r.pairs)
+
+
+def test_pairing_drift_pairs_nearest_and_drops_the_slipped_frame():
+    left = np.arange(300) / 30.0  # 10 s
+    right = 0.01 + np.arange(303) / 30.3  # a 1 % faster clock: gains 3 frames over 10 s
+    tol = 0.5 / 30.3
+    r = pair_timestamps(left, right, tol)
+    for i, j in r.pairs:  # each pair is the nearest partner on both sides
+        assert abs(left[i] - right[j]) <= tol
+        assert j == np.abs(right - left[i]).argmin() and i == np.abs(left - right[j]).argmin()
+    assert len(r.pairs) + len(r.unmatched_left) == 300 and len(r.pairs) + len(r.unmatched_right) == 303
+    assert 3 <= len(r.unmatched_right) <= 5  # the frames the faster camera gained, plus edge effects
+    assert all(np.diff([p[0] for p in r.pairs]) > 0) and all(np.diff([p[1] for p in r.pairs]) > 0)
+
+
+def test_live_pairer_agrees_with_pair_timestamps():
+    left = np.arange(120) / 30.0
+    right = 0.012 + np.delete(np.arange(125), [7, 8, 50]) / 30.5
+    frames = [iter([Frame(i, t, t, None) for i, t in enumerate(ts)]) for ts in (left, right)]
+    p = Pairer(lambda: next(frames[0], None), lambda: next(frames[1], None), 0.5 / 30.5)
+    live = []
+    while (pair := p.next_pair()) is not None:
+        live.append((pair[0].seq, pair[1].seq))
+    ref = pair_timestamps(left, right, 0.5 / 30.5)
+    assert live == ref.pairs
+    # the live pairer stops when the first source ends
+    for v, un in enumerate((ref.unmatched_left, ref.unmatched_right)):
+        assert len([k for k in un if k < live[-1][v]]) <= p.unmatched[v] <= len(un)
+
+
+# --- newest-frame mailbox ---------------------------------------------------------------------------
+def _produce(box: LatestFrame, n: int, period: float) -> threading.Thread:
+    def run() -> None:
+        for i in range(n):
+            box.put(Frame(i, i * period, time.perf_counter(), None))
+            time.sleep(period)
+        box.close()
+
+    th = threading.Thread(target=run)
+    th.start()
+    return th
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_slow_consumer_drops_frames_unless_lossless(lossless):
+    box = LatestFrame(lossless)
+    th = _produce(box, 40, 0.002)
+    got = []
+    while (f := box.take(timeout=5)) is not None:
+        got.append(f.seq)
+        time.sleep(0.02)  # a detector ten times slower than the camera
+    th.join()
+    assert got == sorted(got) and got[-1] == 39 and box.put_count == 40
+    if lossless:
+        assert got == list(range(40)) and box.dropped == 0
+    else:
+        assert box.dropped > 0 and len(got) + box.dropped == 40
+
+
+# --- the demo clip played as two cameras ------------------------------------------------------------
+def _key(img: np.ndarray) -> bytes:
+    return hashlib.sha1(np.ascontiguousarray(img[::8, ::8]).tobytes()).digest()
+
+
+class ClipDetector:
+    """Knows the demo clip: finds a frame's index by its pixels and returns the reference pose
+    projected into this view (so the result can be checked), after an optional delay."""
+
+    name = "clip"
+
+    def __init__(self, index: dict, uv: np.ndarray, delay: float = 0.0) -> None:
+        self.index, self.uv, self.delay, self.seen = index, uv, delay, []
+
+    def detect(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        time.sleep(self.delay)
+        i = self.index.get(_key(frame_bgr))
+        if i is None:  # the blank warm-up image
+            return no_person()
+        self.seen.append(i)
+        return self.uv[i].copy(), np.ones(17)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def clip():
+    a = demo_assets()
+    rig = load_rig(a["rig"])
+    ref = np.load(a["reference"])["kp3d_ref_4view_left_mm"].astype(np.float64)
+    uv = reproject(ref, rig)  # (99, 2, 17, 2) camera pixels
+    index = [{_key(img): i for i, img in open_media(a[s]).frames()} for s in ("left", "right")]
+    return a, rig, ref, uv, index
+
+
+def _factory(clip, delay=0.0):
+    _, _, _, uv, index = clip
+    made = []
+
+    def make():
+        v = len(made) % 2
+        made.append(ClipDetector(index[v], uv[:, v], delay))
+        return made[-1]
+
+    return make, made
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.messages = []
+
+    def write(self, msg: dict) -> None:
+        self.messages.append(msg)
+
+    def close(self) -> None:
+        pass
+
+
+def test_demo_clip_as_two_cameras_every_frame(clip):
+    a, rig, ref, _, _ = clip
+    make, _ = _factory(clip)
+    sink = ListSink()
+    s = run_live(
+        str(a["left"]),
+        str(a["right"]),
+        rig,
+        TRIANGULATE,
+        make,
+        [sink],
+        Limits(max_poses=12),
+        every_frame=True,
+        log=lambda _: None,
+    )
+    assert s["poses"] == 12 and s["end"] == "12 poses"
+    assert [m["frame"] for m in sink.messages] == list(range(12))
+    X = np.array([m["joints"] for m in sink.messages], dtype=float)
+    assert np.abs(X - ref[:12]).max() < 1.0  # exact projections triangulate back to the reference (mm)
+    assert s["cameras"]["left"]["frames_dropped"] == 0
+
+
+def test_demo_clip_paced_slow_detector_drops_frames_and_keeps_up(clip):
+    a, rig, ref, _, _ = clip
+    make, made = _factory(clip, delay=0.04)  # 80 ms a pair: about five 60 fps frames
+    sink = ListSink()
+    s = run_live(str(a["left"]), str(a["right"]), rig, TRIANGULATE, make, [sink], log=lambda _: None)
+    assert s["end"].endswith("source ended")
+    frames = [m["frame"] for m in sink.messages]
+    assert made[0].seen == made[1].seen == frames  # both views always of the same instant
+    for side in ("left", "right"):
+        c = s["cameras"][side]
+        assert c["frames_delivered"] == 99 and c["frames_dropped"] > 30
+        assert c["frames_used"] + c["frames_unmatched"] + c["frames_dropped"] <= 99
+    assert len(frames) < 45 and np.diff(frames).min() >= 1 and frames[-1] >= 80  # skipped, not queued
+    X = np.array([m["joints"] for m in sink.messages], dtype=float)
+    assert np.abs(X - ref[frames]).max() < 1.0
+
+
+def test_udp_messages_and_file_lines(clip, tmp_path):
+    a, rig, _, _, _ = clip
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(5.0)
+    out = tmp_path / "poses.ndjson"
+    sinks = [UdpSender(f"127.0.0.1:{rx.getsockname()[1]}"), PoseFile(out)]
+    make, _ = _factory(clip)
+    run_live(
+        str(a["left"]),
+        str(a["right"]),
+        rig,
+        TRIANGULATE,
+        make,
+        sinks,
+        Limits(max_poses=5),
+        every_frame=True,
+        log=lambda _: None,
+    )
+    got = [json.loads(rx.recv(65536)) for _ in range(5)]
+    rx.close()
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert got == lines and [m["frame"] for m in got] == list(range(5))
+    m = got[0]
+    assert set(m) == {"t", "frame", "joints", "names", "conf"} and len(m["names"]) == 17
+    assert np.array(m["joints"]).shape == (17, 3) and len(m["conf"]) == 17
+    assert [g["t"] for g in got] == pytest.approx(np.arange(5) / 60.0, abs=1e-3)
+
+
+def test_csv_file_and_killed_writer_leave_whole_lines(tmp_path):
+    code = (
+        "import sys, numpy as np\n"
+        "from binopose.live.sinks import PoseFile\n"
+        "f = PoseFile(sys.argv[1]); i = 0\n"
+        "msg = {'t': 0.0, 'frame': 0, 'joints': [[1.0, 2.0, 3.0]] * 16 + [None], 'names': [], 'conf': [1.0] * 17}\n"
+        "print('ready', flush=True)\n"
+        "while True:\n    msg['frame'] = i; f.write(msg); i += 1\n"
+    )
+    for suffix in (".ndjson", ".csv"):
+        path = tmp_path / f"p{suffix}"
+        proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(0.3)
+        proc.kill()
+        proc.wait()
+        text = path.read_text()
+        assert text.endswith("\n")
+        rows = text.splitlines()
+        if suffix == ".csv":
+            assert len(rows[0].split(",")) == 2 + 17 * 4
+            rows = rows[1:]
+            assert all(len(r.split(",")) == 2 + 17 * 4 for r in rows)
+            assert rows[0].split(",")[50:53] == [""] * 3  # the missing joint: empty cells
+        else:
+            assert all(json.loads(r)["joints"][16] is None for r in rows)
+        assert len(rows) > 10
+
+
+# --- causal smoothing -------------------------------------------------------------------------------
+def test_causal_smoother_never_uses_future_frames():
+    rng = np.random.default_rng(1)
+    x = np.cumsum(rng.normal(0, 5, (80, 17, 3)), 0)
+    y = x.copy()
+    y[41:] += rng.normal(0, 200, y[41:].shape)  # the future changes after frame 40
+    a, b = one_euro_causal(x, 60.0), one_euro_causal(y, 60.0)
+    assert np.array_equal(a[:41], b[:41]) and not np.allclose(a[41:], b[41:])
+    # the offline (forward-backward) filter does look ahead: the test would see it
+    assert not np.allclose(one_euro(x, 60.0)[:41], one_euro(y, 60.0)[:41])
+
+
+def test_live_lifter_smooths_causally(clip):
+    _, rig, ref, uv, _ = clip
+    cfg = LiveConfig(lift=LiftConfig(refine=False, smooth="oneeuro"), fps=60.0)
+
+    class Given:
+        def __init__(self, kp):
+            self.kp = iter(kp)
+
+        def detect(self, img):
+            return next(self.kp), np.ones(17)
+
+    def run(kp2d):
+        lifter = LiveLifter(rig, (Given(kp2d[:, 0]), Given(kp2d[:, 1])), cfg)
+        return np.array(
+            [lifter(Frame(i, i / 60, 0.0, None), Frame(i, i / 60, 0.0, None)).pose for i in range(30)]
+        )
+
+    changed = uv[:30].copy()
+    changed[20:] += 15.0
+    a, b = run(uv[:30]), run(changed)
+    assert isinstance(LiveLifter(rig, (None, None), cfg).smoother, OneEuro)
+    assert np.array_equal(a[:20], b[:20]) and not np.allclose(a[20:], b[20:])
+    assert np.nanmean(np.abs(np.diff(a, 2, axis=0))) < np.nanmean(np.abs(np.diff(ref[:30], 2, axis=0)))
+
+
+# --- the command line -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--udp", "nohostport"], "expected HOST:PORT"),
+        (["--out", "poses.txt"], "unknown format"),
+        (["--det-scale", "0"], "--det-scale must be in (0, 1]"),
+        (["--max-poses", "-1"], "--max-poses must be > 0"),
+    ],
+)
+def test_cli_usage_errors_are_one_line(clip, capsys, tmp_path, extra, message):
+    a = clip[0]
+    argv = ["live", "--left", str(a["left"]), "--right", str(a["right"]), "--rig", str(a["rig"]), "--no-show"]
+    assert main([*argv, *[str(tmp_path / e) if e.endswith(".txt") else e for e in extra]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_cli_missing_source(clip, capsys):
+    a = clip[0]
+    assert main(["live", "--left", "nope.mp4", "--right", str(a["right"]), "--rig", str(a["rig"])]) == 2
+    assert "no camera, stream or file 'nope.mp4'" in capsys.readouterr().err
+
+
+def test_cli_live_with_mediapipe(clip, tmp_path):
+    pytest.importorskip("mediapipe")
+    a, _, ref, _, _ = clip
+    out, summary = tmp_path / "p.ndjson", tmp_path / "s.json"
+    argv = [
+        "live",
+        "--left",
+        str(a["left"]),
+        "--right",
+        str(a["right"]),
+        "--rig",
+        str(a["rig"]),
+        "--no-show",
+        "--no-refine",
+        "--every-frame",
+        "--max-poses",
+        "4",
+        "--out",
+        str(out),
+        "--summary",
+        str(summary),
+    ]
+    assert main(argv) == 0
+    X = np.array([json.loads(x)["joints"] for x in out.read_text().splitlines()], dtype=float)
+    assert X.shape == (4, 17, 3) and np.nanmean(np.linalg.norm(X - ref[:4], axis=-1)) < 80.0
+    s = json.loads(Path(summary).read_text())
+    assert s["poses"] == 4 and s["settings"]["refine"] is False and s["latency_ms"]["median"] > 0
