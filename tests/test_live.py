@@ -23,7 +23,7 @@ from binopose.live.lifter import LiveConfig, LiveLifter
 from binopose.live.pairing import Pairer, pair_timestamps
 from binopose.live.session import Limits, run_live
 from binopose.live.sinks import PoseFile, UdpSender
-from binopose.live.sources import Frame, LatestFrame
+from binopose.live.sources import Frame, LatestFrame, SourceOptions
 from binopose.pipeline import LiftConfig
 from binopose.smoothing import OneEuro, one_euro, one_euro_causal
 from binopose.video import open_media
@@ -177,7 +177,7 @@ def test_demo_clip_as_two_cameras_every_frame(clip):
         make,
         [sink],
         Limits(max_poses=12),
-        every_frame=True,
+        sources=SourceOptions(every_frame=True),
         log=lambda _: None,
     )
     assert s["poses"] == 12 and s["end"] == "12 poses"
@@ -220,7 +220,7 @@ def test_udp_messages_and_file_lines(clip, tmp_path):
         make,
         sinks,
         Limits(max_poses=5),
-        every_frame=True,
+        sources=SourceOptions(every_frame=True),
         log=lambda _: None,
     )
     got = [json.loads(rx.recv(65536)) for _ in range(5)]

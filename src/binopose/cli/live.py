@@ -62,13 +62,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="video files only: process every frame as fast as possible, dropping none (for measurements)",
     )
+    p.add_argument(
+        "--loop", type=int, default=1, metavar="N", help="video files only: play them N times (default 1)"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch threads for the refiner (default 1: one pose at a time gains nothing from more, "
+        "and the detector needs the other cores)",
+    )
     p.add_argument("--no-lr-fix", action="store_true", help="do not repair left/right label swaps")
 
 
 def _check(args: argparse.Namespace) -> None:
     if not 0 < args.det_scale <= 1:
         raise BinoposeError(f"--det-scale must be in (0, 1], got {args.det_scale}")
-    for name in ("max_poses", "duration", "fps"):
+    for name in ("max_poses", "duration", "fps", "loop", "threads"):
         v = getattr(args, name)
         if v is not None and not v > 0:
             raise BinoposeError(f"--{name.replace('_', '-')} must be > 0, got {v}")
@@ -80,11 +91,15 @@ def run(args: argparse.Namespace) -> int:
     from binopose.live.lifter import LiveConfig
     from binopose.live.session import Limits, run_live
     from binopose.live.sinks import PoseFile, UdpSender
+    from binopose.live.sources import SourceOptions
     from binopose.live.stats import format_summary
     from binopose.live.view import display_available
     from binopose.pipeline import LiftConfig
 
     _check(args)
+    import torch
+
+    torch.set_num_threads(args.threads)
     rig = load_rig(args.rig, *(args.cameras or (None, None)))
     lift = LiftConfig(refine=args.refine, model=args.model, smooth=args.smooth, lr_fix=not args.no_lr_fix)
     cfg = LiveConfig(lift=lift, det_scale=args.det_scale, fps=args.fps or 30.0)
@@ -110,8 +125,7 @@ def run(args: argparse.Namespace) -> int:
         sinks,
         Limits(args.max_poses, args.duration, args.report_every),
         show=show,
-        fps=args.fps,
-        every_frame=args.every_frame,
+        sources=SourceOptions(args.fps, args.every_frame, args.loop),
     )
     summary["settings"]["model_complexity"] = args.model_complexity
     summary["outputs"] = {"file": args.out, "udp": args.udp}

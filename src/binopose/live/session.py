@@ -19,7 +19,7 @@ from binopose.geometry.rig import StereoRig
 from binopose.live.lifter import LiveConfig, LiveLifter, LivePose
 from binopose.live.pairing import Pairer, default_tolerance
 from binopose.live.sinks import message
-from binopose.live.sources import CameraReader, Frame, clock, open_source, parse_source
+from binopose.live.sources import CameraReader, Frame, SourceOptions, clock, open_source, parse_source
 from binopose.live.stats import LiveStats
 
 START_DELAY_S = 0.05  # both file readers start playing at the same instant, this far ahead
@@ -33,13 +33,11 @@ class Limits:
     stall_s: float = 5.0  # a camera that gives no frame for this long ends the session
 
 
-def open_readers(
-    left: str, right: str, fps: float | None = None, every_frame: bool = False
-) -> tuple[dict[str, CameraReader], float]:
+def open_readers(left: str, right: str, opts: SourceOptions) -> tuple[dict[str, CameraReader], float]:
     """Readers for both sources (not started) and the pairing tolerance (seconds)."""
     readers, rates = {}, []
     for side, text in (("left", left), ("right", right)):
-        reader, rate = open_source(parse_source(text), side, fps, every_frame)
+        reader, rate = open_source(parse_source(text), side, opts)
         readers[side] = reader
         rates.append(rate)
     return readers, default_tolerance(*rates)
@@ -126,14 +124,14 @@ def run_live(
     sinks: Sequence[object] = (),
     limits: Limits = Limits(),
     show: bool = False,
-    fps: float | None = None,
-    every_frame: bool = False,
+    sources: SourceOptions | None = None,
     refiner: object = None,
     log: Callable[[str], None] = _log,
 ) -> dict:
     """Run a live session until a source ends, a limit is reached, the window is closed or Ctrl-C;
     returns the summary (poses/s, latency, frames dropped and unmatched per camera, settings)."""
-    readers, tolerance = open_readers(left, right, fps, every_frame)
+    sources = sources or SourceOptions()
+    readers, tolerance = open_readers(left, right, sources)
     detectors = (detector_factory(), detector_factory())
     try:
         lifter = LiveLifter(rig, detectors, cfg, refiner)
@@ -161,7 +159,7 @@ def run_live(
         settings={
             "left": left,
             "right": right,
-            "every_frame": every_frame,
+            **asdict(sources),
             "det_scale": cfg.det_scale,
             **{k: v for k, v in asdict(cfg.lift).items() if k in ("refine", "smooth", "lr_fix", "device")},
         },

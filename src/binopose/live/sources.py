@@ -158,25 +158,32 @@ def _capture_frames(cap: object) -> Iterator[np.ndarray]:
         cap.release()
 
 
+@dataclass(frozen=True)
+class SourceOptions:
+    fps: float | None = None  # frame rate (default: what the source reports)
+    every_frame: bool = False  # files only: the reader waits for the consumer, nothing is dropped
+    loop: int = 1  # files only: play the file this many times
+
+
 def open_source(
-    spec: SourceSpec, name: str, fps: float | None = None, lossless: bool = False
+    spec: SourceSpec, name: str, opts: SourceOptions = SourceOptions()
 ) -> tuple[CameraReader, float | None]:
     """A (not yet started) reader for ``spec`` and its frame rate (None if the source does not say)."""
     if spec.kind == "file":
         from binopose.video import open_media
 
-        src = open_media(spec.target, fps)
+        src = open_media(spec.target, opts.fps)
         rate = src.info.fps
         if not rate:
             raise BinoposeError(f"{name} camera: {spec.target} has no frame rate; give --fps")
-        frames = (img for _, img in src.frames())
-        return CameraReader(frames, name, pace_fps=rate, lossless=lossless), rate
-    if lossless:
-        raise BinoposeError("--every-frame plays video files only (a camera does not wait)")
+        frames = (img for _ in range(opts.loop) for _, img in src.frames())
+        return CameraReader(frames, name, pace_fps=rate, lossless=opts.every_frame), rate
+    if opts.every_frame or opts.loop != 1:
+        raise BinoposeError("--every-frame and --loop are for video files (a camera does not wait or rewind)")
     import cv2
 
     cap = cv2.VideoCapture(spec.target)
     if not cap.isOpened():
         raise BinoposeError(f"{name} camera: cannot open {spec.kind} {spec.target!r}")
-    rate = fps or float(cap.get(cv2.CAP_PROP_FPS)) or None
+    rate = opts.fps or float(cap.get(cv2.CAP_PROP_FPS)) or None
     return CameraReader(_capture_frames(cap), name), rate
