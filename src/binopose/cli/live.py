@@ -32,6 +32,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--smooth", default="oneeuro", choices=("none", "oneeuro"), help="causal filter (default: oneeuro)"
     )
     p.add_argument(
+        "--min-cutoff", type=float, default=1.0, metavar="HZ", help="One-Euro cutoff at rest (default 1 Hz)"
+    )
+    p.add_argument(
+        "--beta",
+        type=float,
+        default=0.005,
+        help="One-Euro cutoff increase per mm/s of joint speed (default 0.005; larger: less lag, more jitter)",
+    )
+    p.add_argument(
         "--det-scale",
         type=float,
         default=1.0,
@@ -79,7 +88,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check(args: argparse.Namespace) -> None:
     if not 0 < args.det_scale <= 1:
         raise BinoposeError(f"--det-scale must be in (0, 1], got {args.det_scale}")
-    for name in ("max_poses", "duration", "fps", "loop", "threads"):
+    if not args.beta >= 0:
+        raise BinoposeError(f"--beta must be >= 0, got {args.beta}")
+    for name in ("max_poses", "duration", "fps", "loop", "threads", "min_cutoff"):
         v = getattr(args, name)
         if v is not None and not v > 0:
             raise BinoposeError(f"--{name.replace('_', '-')} must be > 0, got {v}")
@@ -101,7 +112,14 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     rig = load_rig(args.rig, *(args.cameras or (None, None)))
-    lift = LiftConfig(refine=args.refine, model=args.model, smooth=args.smooth, lr_fix=not args.no_lr_fix)
+    lift = LiftConfig(
+        refine=args.refine,
+        model=args.model,
+        smooth=args.smooth,
+        min_cutoff_hz=args.min_cutoff,
+        beta=args.beta,
+        lr_fix=not args.no_lr_fix,
+    )
     cfg = LiveConfig(lift=lift, det_scale=args.det_scale, fps=args.fps or 30.0)
     show = display_available() if args.show is None else args.show
     if show and not display_available():

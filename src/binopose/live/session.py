@@ -83,8 +83,9 @@ class _Loop:
                 check_frame_size(pair[0], self.rig.left, "left")
                 check_frame_size(pair[1], self.rig.right, "right")
                 checked = True
+            t_lift = clock()
             pose = self.lifter(*pair)
-            self.emit(pose, t0)
+            self.emit(pose, t0, clock() - t_lift)
             if self.window is not None and not self._show(pair, pose):
                 return "window closed"
             if clock() >= next_report:
@@ -95,11 +96,11 @@ class _Loop:
             if lim.duration_s is not None and clock() - self.stats.t_start >= lim.duration_s:
                 return f"{lim.duration_s} s"
 
-    def emit(self, pose: LivePose, t0: float) -> None:
+    def emit(self, pose: LivePose, t0: float, busy_s: float) -> None:
         msg = message(pose, t0)
         for s in self.sinks:
             s.write(msg)
-        self.stats.record(pose.t_host, bool(np.isfinite(pose.pose).all()))
+        self.stats.record(pose.t_host, bool(np.isfinite(pose.pose).all()), busy_s)
 
     def _show(self, pair: tuple[Frame, Frame], pose: LivePose) -> bool:
         from binopose.live.view import compose
@@ -161,7 +162,7 @@ def run_live(
             "right": right,
             **asdict(sources),
             "det_scale": cfg.det_scale,
-            **{k: v for k, v in asdict(cfg.lift).items() if k in ("refine", "smooth", "lr_fix", "device")},
+            **{k: v for k, v in asdict(cfg.lift).items() if k not in ("model", "compile")},
         },
     )
     if loop.window is not None:

@@ -1,0 +1,179 @@
+"""binopose live on this machine: the demo clip played as two cameras (60 fps, 544 x 960).
+
+    PYTHONPATH=src .venv/bin/python bench/live.py [--loop 3] [--skip-jitter] [--json OUT.json]
+
+1. Real time: the two videos paced at 60 fps by their reader threads, MediaPipe on every pair the
+   consumer can take (the rest are dropped), for detector input scales x refinement on/off:
+   poses/s, latency (frame reached the process -> pose emitted), frames dropped.
+2. Jitter: every frame processed (``--every-frame``: nothing dropped), causal One-Euro, against the
+   offline result of ``binopose run`` (its detect_pair + lift on the same clip, with and without its
+   forward-backward One-Euro): mean joint acceleration |x[t+1] - 2 x[t] + x[t-1]| (mm/frame^2) and
+   MPJPE against the clip's 4-camera reference (mm).
+Prints a table and a JSON record with the command, the machine (and its load) and the settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from detect import machine  # noqa: E402  (bench/detect.py: cpu, cores, versions)
+
+
+def jitter(X: np.ndarray) -> float:
+    """Mean joint acceleration (mm/frame^2) of consecutive frames (N, 17, 3); NaN frames left out."""
+    a = np.linalg.norm(X[2:] - 2 * X[1:-1] + X[:-2], axis=-1)
+    return round(float(np.nanmean(a)), 2)
+
+
+def mpjpe(X: np.ndarray, ref: np.ndarray) -> float:
+    return round(float(np.nanmean(np.linalg.norm(X - ref, axis=-1))), 1)
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.frames, self.poses = [], []
+
+    def write(self, msg: dict) -> None:
+        self.frames.append(msg["frame"])
+        self.poses.append([[np.nan] * 3 if j is None else j for j in msg["joints"]])
+
+    def close(self) -> None:
+        pass
+
+
+def live_run(
+    a: dict, rig, refine: bool, smooth: str, scale: float, every: bool, loop: int
+) -> tuple[dict, Collect]:
+    from binopose.detect import make_detector
+    from binopose.live.lifter import LiveConfig
+    from binopose.live.session import Limits, run_live
+    from binopose.live.sources import SourceOptions
+    from binopose.pipeline import LiftConfig
+
+    cfg = LiveConfig(lift=LiftConfig(refine=refine, smooth=smooth), det_scale=scale, fps=60.0)
+    sink = Collect()
+    s = run_live(
+        str(a["left"]),
+        str(a["right"]),
+        rig,
+        cfg,
+        make_detector,
+        [sink],
+        Limits(report_every_s=0),
+        sources=SourceOptions(every_frame=every, loop=1 if every else loop),
+        log=lambda _: None,
+    )
+    return s, sink
+
+
+def realtime(a: dict, rig, loop: int) -> list[dict]:
+    rows = []
+    for scale in (1.0, 0.5):
+        for refine in (False, True):
+            s, _ = live_run(a, rig, refine, "oneeuro", scale, False, loop)
+            c = s["cameras"]["left"]
+            rows.append(
+                {
+                    "det_scale": scale,
+                    "refine": refine,
+                    "poses_per_s": s["poses_per_s"],
+                    "latency_ms_median": s["latency_ms"]["median"],
+                    "latency_ms_p95": s["latency_ms"]["p95"],
+                    "frames_per_camera": c["frames_delivered"],
+                    "dropped_pct": round(100 * c["frames_dropped"] / c["frames_delivered"], 1),
+                    "unmatched": c["frames_unmatched"],
+                    "poses": s["poses"],
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def jitter_table(a: dict, rig, ref: np.ndarray) -> list[dict]:
+    from binopose.io import load_keypoints_2d
+    from binopose.pipeline import LiftConfig, lift, run_pipeline
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:  # offline: binopose run's detection, then its lift
+        run_pipeline(a["left"], a["right"], rig, tmp, LiftConfig(refine=False), viz=False, progress=False)
+        kp = load_keypoints_2d(Path(tmp) / "keypoints_2d.npz")
+    for refine in (False, True):
+        for smooth in ("none", "oneeuro"):
+            X = lift(kp, rig, LiftConfig(refine=refine, smooth=smooth), fps=60.0)[0].poses
+            rows.append(_row("offline (binopose run)", refine, smooth, X, ref))
+    for refine, smooth in ((False, "none"), (False, "oneeuro"), (True, "none"), (True, "oneeuro")):
+        _, sink = live_run(a, rig, refine, smooth, 1.0, True, 1)
+        X = np.asarray(sink.poses, dtype=float)
+        rows.append(
+            _row("live, every frame", refine, smooth + (" (causal)" if smooth != "none" else ""), X, ref)
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _row(kind: str, refine: bool, smooth: str, X: np.ndarray, ref: np.ndarray) -> dict:
+    return {
+        "run": kind,
+        "refine": refine,
+        "smooth": smooth,
+        "frames": len(X),
+        "accel_mm_per_frame2": jitter(X),
+        "mpjpe_vs_4view_mm": mpjpe(X, ref[: len(X)]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from binopose.cli.demo import demo_assets
+    from binopose.geometry.rig import load_rig
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--loop", type=int, default=3, help="play the clip N times per real-time setting")
+    ap.add_argument("--skip-jitter", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)  # as binopose live does by default (--threads 1)
+    a = demo_assets()
+    rig = load_rig(a["rig"])
+    ref = np.load(a["reference"])["kp3d_ref_4view_left_mm"].astype(np.float64)
+    load = [os.getloadavg()]
+    rt = realtime(a, rig, args.loop)
+    jt = [] if args.skip_jitter else jitter_table(a, rig, ref)
+    load.append(os.getloadavg())
+    print(f"\n{'det scale':>9} {'refine':>6} {'poses/s':>8} {'lat med':>8} {'lat p95':>8} {'dropped':>8}")
+    for r in rt:
+        print(
+            f"{r['det_scale']:>9} {str(r['refine']):>6} {r['poses_per_s']:>8} {r['latency_ms_median']:>8} "
+            f"{r['latency_ms_p95']:>8} {r['dropped_pct']:>7}%"
+        )
+    if jt:
+        print(f"\n{'run':<24} {'refine':>6} {'smooth':<17} {'frames':>6} {'accel':>7} {'MPJPE':>6}")
+        for r in jt:
+            print(
+                f"{r['run']:<24} {str(r['refine']):>6} {r['smooth']:<17} {r['frames']:>6} "
+                f"{r['accel_mm_per_frame2']:>7} {r['mpjpe_vs_4view_mm']:>6}"
+            )
+    record = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": {**machine(), "load_avg_1_5_15_start_end": load, "torch_threads": 1},
+        "settings": {"clip": "demo (60 fps, 544x960, 99 frames)", "loop": args.loop, "smooth": "oneeuro"},
+        "realtime": rt,
+        "jitter": jt,
+    }
+    print(json.dumps(record))
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
