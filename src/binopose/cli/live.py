@@ -97,7 +97,6 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from binopose.detect import make_detector
     from binopose.io_utils import atomic_write_json
     from binopose.live.lifter import LiveConfig
     from binopose.live.session import Limits, run_live
@@ -139,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         args.right,
         rig,
         cfg,
-        lambda: make_detector("mediapipe", model_complexity=args.model_complexity),
+        lambda: _detector(args.model_complexity),
         sinks,
         Limits(args.max_poses, args.duration, args.report_every),
         show=show,
@@ -153,6 +152,18 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_json(args.summary, summary)
     sys.stdout.flush()
     return 0 if summary["poses"] else _no_poses(summary)
+
+
+def _detector(complexity: int) -> object:
+    from binopose.detect import make_detector
+
+    try:
+        return make_detector("mediapipe", model_complexity=complexity)
+    except OSError as e:  # urllib's URLError included: the lite and heavy models are downloaded
+        raise BinoposeError(
+            f"--model-complexity {complexity}: mediapipe could not fetch that model ({e}); "
+            "only --model-complexity 1 is bundled with mediapipe"
+        ) from None
 
 
 def _no_poses(summary: dict) -> int:

@@ -1,0 +1,100 @@
+"""binopose live's parts without video: pairing by timestamp, the newest-frame mailbox (a slow consumer
+drops frames), the causal One-Euro filter, the headless window image."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from binopose.live.pairing import Pairer, pair_timestamps
+from binopose.live.sources import Frame, LatestFrame
+from binopose.smoothing import one_euro, one_euro_causal
+
+
+# --- pairing ----------------------------------------------------------------------------------------
+def test_pairing_matched_with_jitter():
+    rng = np.random.default_rng(0)
+    t = np.arange(100) / 60.0
+    r = pair_timestamps(t, t + rng.uniform(-0.004, 0.004, 100), tolerance=0.5 / 60)
+    assert r.pairs == [(i, i) for i in range(100)] and not r.unmatched_left and not r.unmatched_right
+
+
+def test_pairing_unmatched_frames_are_reported():
+    t = np.arange(60) / 30.0
+    missing = {5, 6, 40}
+    right = [x + 0.002 for i, x in enumerate(t) if i not in missing]
+    r = pair_timestamps(t, right, tolerance=0.5 / 30)
+    assert r.unmatched_left == sorted(missing) and r.unmatched_right == []
+    assert len(r.pairs) == 57 and all(abs(t[i] - right[j]) <= 0.5 / 30 for i, j in r.pairs)
+
+
+def test_pairing_drift_pairs_nearest_and_drops_the_slipped_frame():
+    left = np.arange(300) / 30.0  # 10 s
+    right = 0.01 + np.arange(303) / 30.3  # a 1 % faster clock: gains 3 frames over 10 s
+    tol = 0.5 / 30.3
+    r = pair_timestamps(left, right, tol)
+    for i, j in r.pairs:  # each pair is the nearest partner on both sides
+        assert abs(left[i] - right[j]) <= tol
+        assert j == np.abs(right - left[i]).argmin() and i == np.abs(left - right[j]).argmin()
+    assert len(r.pairs) + len(r.unmatched_left) == 300 and len(r.pairs) + len(r.unmatched_right) == 303
+    assert 3 <= len(r.unmatched_right) <= 5  # the frames the faster camera gained, plus edge effects
+    assert all(np.diff([p[0] for p in r.pairs]) > 0) and all(np.diff([p[1] for p in r.pairs]) > 0)
+
+
+def test_live_pairer_agrees_with_pair_timestamps():
+    left = np.arange(120) / 30.0
+    right = 0.012 + np.delete(np.arange(125), [7, 8, 50]) / 30.5
+    frames = [iter([Frame(i, t, t, None) for i, t in enumerate(ts)]) for ts in (left, right)]
+    p = Pairer(lambda: next(frames[0], None), lambda: next(frames[1], None), 0.5 / 30.5)
+    live = []
+    while (pair := p.next_pair()) is not None:
+        live.append((pair[0].seq, pair[1].seq))
+    ref = pair_timestamps(left, right, 0.5 / 30.5)
+    assert live == ref.pairs
+    # the live pairer stops when the first source ends
+    for v, un in enumerate((ref.unmatched_left, ref.unmatched_right)):
+        assert len([k for k in un if k < live[-1][v]]) <= p.unmatched[v] <= len(un)
+
+
+# --- newest-frame mailbox ---------------------------------------------------------------------------
+def _produce(box: LatestFrame, n: int, period: float) -> threading.Thread:
+    def run() -> None:
+        for i in range(n):
+            box.put(Frame(i, i * period, time.perf_counter(), None))
+            time.sleep(period)
+        box.close()
+
+    th = threading.Thread(target=run)
+    th.start()
+    return th
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_slow_consumer_drops_frames_unless_lossless(lossless):
+    box = LatestFrame(lossless)
+    th = _produce(box, 40, 0.002)
+    got = []
+    while (f := box.take(timeout=5)) is not None:
+        got.append(f.seq)
+        time.sleep(0.02)  # a detector ten times slower than the camera
+    th.join()
+    assert got == sorted(got) and got[-1] == 39 and box.put_count == 40
+    if lossless:
+        assert got == list(range(40)) and box.dropped == 0
+    else:
+        assert box.dropped > 0 and len(got) + box.dropped == 40
+
+
+# --- causal smoothing -------------------------------------------------------------------------------
+def test_causal_smoother_never_uses_future_frames():
+    rng = np.random.default_rng(1)
+    x = np.cumsum(rng.normal(0, 5, (80, 17, 3)), 0)
+    y = x.copy()
+    y[41:] += rng.normal(0, 200, y[41:].shape)  # the future changes after frame 40
+    a, b = one_euro_causal(x, 60.0), one_euro_causal(y, 60.0)
+    assert np.array_equal(a[:41], b[:41]) and not np.allclose(a[41:], b[41:])
+    # the offline (forward-backward) filter does look ahead: the test would see it
+    assert not np.allclose(one_euro(x, 60.0)[:41], one_euro(y, 60.0)[:41])
