@@ -3,6 +3,7 @@ drops frames), the causal One-Euro filter, the headless window image."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -98,3 +99,30 @@ def test_causal_smoother_never_uses_future_frames():
     assert np.array_equal(a[:41], b[:41]) and not np.allclose(a[41:], b[41:])
     # the offline (forward-backward) filter does look ahead: the test would see it
     assert not np.allclose(one_euro(x, 60.0)[:41], one_euro(y, 60.0)[:41])
+
+
+def test_relay_serves_udp_datagrams_as_server_sent_events():
+    import socket
+    import urllib.request
+
+    from binopose.live.relay import Relay
+
+    relay = Relay(("127.0.0.1", 0), ("127.0.0.1", 0)).start()
+    try:
+        base = f"http://127.0.0.1:{relay.http_port}"
+        assert b"EventSource" in urllib.request.urlopen(base + "/", timeout=5).read()
+        stream = urllib.request.urlopen(base + "/poses", timeout=5)
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        msg = {"t": 0.5, "frame": 30, "joints": [[1.0, 2.0, 3.0]] * 17, "names": [], "conf": [1.0] * 17}
+        got = None
+        for _ in range(20):  # resend until the stream has subscribed (UDP: nothing is queued)
+            tx.sendto(json.dumps(msg).encode(), ("127.0.0.1", relay.udp_port))
+            line = stream.readline()
+            if line.startswith(b"data: "):
+                got = json.loads(line[6:])
+                break
+        tx.close()
+        stream.close()
+        assert got == msg
+    finally:
+        relay.stop()

@@ -81,11 +81,11 @@ class PoseFile:
         os.close(self._fd)
 
 
-def parse_address(text: str) -> tuple[str, int]:
+def parse_address(text: str, option: str = "--udp") -> tuple[str, int]:
     """``host:port`` -> (host, port)."""
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise BinoposeError(f"--udp {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9870")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise BinoposeError(f"{option} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9870")
     return host.strip("[]"), int(port)
 
 
