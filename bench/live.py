@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -91,15 +92,91 @@ def realtime(a: dict, rig, loop: int) -> list[dict]:
                     "dropped_pct": round(100 * c["frames_dropped"] / c["frames_delivered"], 1),
                     "unmatched": c["frames_unmatched"],
                     "poses": s["poses"],
+                    "lift_ms_per_pose": s["lift_ms_per_pose"],
+                    "cpu_s_per_pose": s["cpu_s_per_pose"],
+                    "cpu_cores_busy": s["cpu_cores_busy"],
                 }
             )
             print(rows[-1], flush=True)
+        if smooth == "none":  # the causal filter's lag/jitter trade-off on these same poses
+            for fc, beta in ((1.0, 0.02), (2.0, 0.005), (2.0, 0.02), (4.0, 0.01)):
+                Y = one_euro_causal(X, 60.0, fc, beta)
+                rows.append(_row("live, every frame", refine, f"oneeuro (causal) {fc} Hz, b={beta}", Y, ref))
+    return rows
+
+
+def _cpu_per_call(fn, items: list) -> float:
+    fn(items[0])  # warm-up
+    t = time.process_time()
+    for x in items[1:]:
+        fn(x)
+    return (time.process_time() - t) / (len(items) - 1)
+
+
+def cpu_costs(a: dict, rig, n: int = 30) -> dict:
+    """CPU seconds (all threads of the process) per call: decoding a frame, detecting at each scale,
+    lifting a pair with and without refinement. The machine's load hardly changes CPU time, unlike
+    wall time, so these give a quiet machine's speed (an estimate, see docs/LIVE.md)."""
+    from binopose.detect import make_detector
+    from binopose.live.lifter import LiveConfig, LiveLifter, detect_scaled
+    from binopose.live.sources import Frame
+    from binopose.pipeline import LiftConfig
+    from binopose.video import open_media
+
+    t = time.process_time()
+    imgs = [img for _, img in open_media(a["left"]).frames(0, n + 1)]
+    out = {"decode_frame": (time.process_time() - t) / len(imgs)}
+    for scale in (1.0, 0.5):
+        det = make_detector()
+        out[f"detect_image_scale_{scale}"] = _cpu_per_call(
+            lambda im, d=det, s=scale: detect_scaled(d, im, s), imgs
+        )
+        det.close()
+
+    class Fixed:  # the detections of the first frame pair, so only the 3D step is timed
+        def __init__(self, kp):
+            self.kp = kp
+
+        def detect(self, img):
+            return self.kp + np.random.default_rng(0).normal(0, 2, self.kp.shape), np.ones(17)
+
+    ref = np.load(a["reference"])["kp3d_ref_4view_left_mm"].astype(np.float64)
+    from binopose.viz import reproject
+
+    uv = reproject(ref[:1], rig)[0]
+    for refine in (False, True):
+        cfg = LiveConfig(lift=LiftConfig(refine=refine, smooth="oneeuro"), fps=60.0)
+        lifter = LiveLifter(rig, (Fixed(uv[0]), Fixed(uv[1])), cfg)
+        frames = [Frame(i, i / 60, 0.0, None) for i in range(n + 1)]
+        out[f"lift_pair_refine_{refine}"] = _cpu_per_call(lambda f, lf=lifter: lf(f, f), frames)
+    return {k: round(v * 1e3, 2) for k, v in out.items()}  # ms
+
+
+def quiet_estimate(c: dict, fps: float = 60.0, cores: int = 2) -> list[dict]:
+    """poses/s a quiet machine with ``cores`` cores would reach: the consumer lifts pairs one after
+    the other on one core (two detections + the 3D step) while the readers decode every frame of
+    both cameras; the consumer gets a whole core if decoding fits in the others."""
+    rows = []
+    for scale in (1.0, 0.5):
+        for refine in (False, True):
+            pair_ms = 2 * c[f"detect_image_scale_{scale}"] + c[f"lift_pair_refine_{refine}"]
+            decode_cores = 2 * fps * c["decode_frame"] / 1e3
+            rows.append(
+                {
+                    "det_scale": scale,
+                    "refine": refine,
+                    "cpu_ms_per_pair": round(pair_ms, 1),
+                    "decode_cores": round(decode_cores, 2),
+                    "poses_per_s_estimate": round(1e3 / pair_ms, 1) if decode_cores < cores - 1 else None,
+                }
+            )
     return rows
 
 
 def jitter_table(a: dict, rig, ref: np.ndarray) -> list[dict]:
     from binopose.io import load_keypoints_2d
     from binopose.pipeline import LiftConfig, lift, run_pipeline
+    from binopose.smoothing import one_euro_causal
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:  # offline: binopose run's detection, then its lift
@@ -116,6 +193,10 @@ def jitter_table(a: dict, rig, ref: np.ndarray) -> list[dict]:
             _row("live, every frame", refine, smooth + (" (causal)" if smooth != "none" else ""), X, ref)
         )
         print(rows[-1], flush=True)
+        if smooth == "none":  # the causal filter's lag/jitter trade-off on these same poses
+            for fc, beta in ((1.0, 0.02), (2.0, 0.005), (2.0, 0.02), (4.0, 0.01)):
+                Y = one_euro_causal(X, 60.0, fc, beta)
+                rows.append(_row("live, every frame", refine, f"oneeuro (causal) {fc} Hz, b={beta}", Y, ref))
     return rows
 
 
@@ -146,26 +227,44 @@ def main(argv: list[str] | None = None) -> int:
     rig = load_rig(a["rig"])
     ref = np.load(a["reference"])["kp3d_ref_4view_left_mm"].astype(np.float64)
     load = [os.getloadavg()]
+    costs = cpu_costs(a, rig)
+    est = quiet_estimate(costs)
+    print("CPU ms per call:", costs, flush=True)
     rt = realtime(a, rig, args.loop)
     jt = [] if args.skip_jitter else jitter_table(a, rig, ref)
     load.append(os.getloadavg())
-    print(f"\n{'det scale':>9} {'refine':>6} {'poses/s':>8} {'lat med':>8} {'lat p95':>8} {'dropped':>8}")
+    print(
+        f"\n{'det scale':>9} {'refine':>6} {'poses/s':>8} {'lat med':>8} {'lat p95':>8} {'dropped':>8} "
+        f"{'lift ms':>8} {'CPU s/pose':>10} {'cores':>6}"
+    )
     for r in rt:
         print(
             f"{r['det_scale']:>9} {str(r['refine']):>6} {r['poses_per_s']:>8} {r['latency_ms_median']:>8} "
-            f"{r['latency_ms_p95']:>8} {r['dropped_pct']:>7}%"
+            f"{r['latency_ms_p95']:>8} {r['dropped_pct']:>7}% {r['lift_ms_per_pose']:>8} "
+            f"{r['cpu_s_per_pose']:>10} {r['cpu_cores_busy']:>6}"
+        )
+    print(f"\nCPU ms per call: {json.dumps(costs)}")
+    print(
+        f"{'det scale':>9} {'refine':>6} {'CPU ms/pair':>11} {'decode cores':>12} {'quiet 2-core poses/s (est.)':>28}"
+    )
+    for r in est:
+        print(
+            f"{r['det_scale']:>9} {str(r['refine']):>6} {r['cpu_ms_per_pair']:>11} {r['decode_cores']:>12} "
+            f"{r['poses_per_s_estimate']!s:>28}"
         )
     if jt:
-        print(f"\n{'run':<24} {'refine':>6} {'smooth':<17} {'frames':>6} {'accel':>7} {'MPJPE':>6}")
+        print(f"\n{'run':<24} {'refine':>6} {'smooth':<34} {'frames':>6} {'accel':>7} {'MPJPE':>6}")
         for r in jt:
             print(
-                f"{r['run']:<24} {str(r['refine']):>6} {r['smooth']:<17} {r['frames']:>6} "
+                f"{r['run']:<24} {str(r['refine']):>6} {r['smooth']:<34} {r['frames']:>6} "
                 f"{r['accel_mm_per_frame2']:>7} {r['mpjpe_vs_4view_mm']:>6}"
             )
     record = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": {**machine(), "load_avg_1_5_15_start_end": load, "torch_threads": 1},
         "settings": {"clip": "demo (60 fps, 544x960, 99 frames)", "loop": args.loop, "smooth": "oneeuro"},
+        "cpu_ms_per_call": costs,
+        "quiet_machine_estimate": est,
         "realtime": rt,
         "jitter": jt,
     }
