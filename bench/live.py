@@ -98,10 +98,6 @@ def realtime(a: dict, rig, loop: int) -> list[dict]:
                 }
             )
             print(rows[-1], flush=True)
-        if smooth == "none":  # the causal filter's lag/jitter trade-off on these same poses
-            for fc, beta in ((1.0, 0.02), (2.0, 0.005), (2.0, 0.02), (4.0, 0.01)):
-                Y = one_euro_causal(X, 60.0, fc, beta)
-                rows.append(_row("live, every frame", refine, f"oneeuro (causal) {fc} Hz, b={beta}", Y, ref))
     return rows
 
 
