@@ -244,6 +244,17 @@ def test_cli_usage_errors_are_one_line(clip, capsys, tmp_path, extra, message):
     assert message in err and "\n" not in err and "Traceback" not in err
 
 
+def test_cli_show_without_display(clip, capsys, monkeypatch):
+    a = clip[0]
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("a display is assumed outside Linux")
+    argv = ["live", "--left", str(a["left"]), "--right", str(a["right"]), "--rig", str(a["rig"]), "--show"]
+    assert main(argv) == 2
+    assert "--show: no display here" in capsys.readouterr().err
+
+
 def test_cli_missing_source(clip, capsys):
     a = clip[0]
     assert main(["live", "--left", "nope.mp4", "--right", str(a["right"]), "--rig", str(a["rig"])]) == 2

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from binopose.live.pairing import Pairer, pair_timestamps
-from binopose.live.sources import Frame, LatestFrame
+from binopose.live.sources import Frame, LatestFrame, SourceSpec
 from binopose.smoothing import one_euro, one_euro_causal
 
 
@@ -126,3 +126,15 @@ def test_relay_serves_udp_datagrams_as_server_sent_events():
         assert got == msg
     finally:
         relay.stop()
+
+
+def test_parse_source(tmp_path):
+    from binopose.errors import BinoposeError
+    from binopose.live.sources import parse_source
+
+    assert parse_source("0") == SourceSpec("camera", 0) and parse_source(" 2 ").target == 2
+    assert parse_source("rtsp://10.0.0.5:8554/cam").kind == "stream"
+    (tmp_path / "a.mp4").write_bytes(b"")
+    assert parse_source(str(tmp_path / "a.mp4")).kind == "file"
+    with pytest.raises(BinoposeError, match="no camera, stream or file"):
+        parse_source(str(tmp_path / "missing.mp4"))

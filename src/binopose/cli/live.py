@@ -97,49 +97,26 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from binopose.io_utils import atomic_write_json
-    from binopose.live.lifter import LiveConfig
-    from binopose.live.session import Limits, run_live
-    from binopose.live.sinks import PoseFile, UdpSender
-    from binopose.live.sources import SourceOptions
-    from binopose.live.stats import format_summary
-    from binopose.live.view import display_available
-    from binopose.pipeline import LiftConfig
-
-    _check(args)
     import torch
 
+    from binopose.io_utils import atomic_write_json
+    from binopose.live.session import Limits, run_live
+    from binopose.live.sources import SourceOptions, parse_source
+    from binopose.live.stats import format_summary
+
+    _check(args)
     torch.set_num_threads(args.threads)
     rig = load_rig(args.rig, *(args.cameras or (None, None)))
-    lift = LiftConfig(
-        refine=args.refine,
-        model=args.model,
-        smooth=args.smooth,
-        min_cutoff_hz=args.min_cutoff,
-        beta=args.beta,
-        lr_fix=not args.no_lr_fix,
-    )
-    cfg = LiveConfig(lift=lift, det_scale=args.det_scale, fps=args.fps or 30.0)
-    show = display_available() if args.show is None else args.show
-    if show and not display_available():
-        raise BinoposeError("--show: no display here (no DISPLAY, or OpenCV without a GUI)")
-    sinks = []
-    try:
-        if args.udp:
-            sinks.append(UdpSender(args.udp))
-        if args.out:
-            sinks.append(PoseFile(args.out))
-    except BinoposeError:
-        for s in sinks:
-            s.close()
-        raise
+    cfg, show = _config(args), _show(args.show)
+    for text in (args.left, args.right):
+        parse_source(text)  # a missing file fails before --out is created
     summary = run_live(
         args.left,
         args.right,
         rig,
         cfg,
         lambda: _detector(args.model_complexity),
-        sinks,
+        _open_sinks(args),
         Limits(args.max_poses, args.duration, args.report_every),
         show=show,
         sources=SourceOptions(args.fps, args.every_frame, args.loop),
@@ -152,6 +129,45 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_json(args.summary, summary)
     sys.stdout.flush()
     return 0 if summary["poses"] else _no_poses(summary)
+
+
+def _config(args: argparse.Namespace) -> object:
+    from binopose.live.lifter import LiveConfig
+    from binopose.pipeline import LiftConfig
+
+    lift = LiftConfig(
+        refine=args.refine,
+        model=args.model,
+        smooth=args.smooth,
+        min_cutoff_hz=args.min_cutoff,
+        beta=args.beta,
+        lr_fix=not args.no_lr_fix,
+    )
+    return LiveConfig(lift=lift, det_scale=args.det_scale, fps=args.fps or 30.0)
+
+
+def _show(asked: bool | None) -> bool:
+    from binopose.live.view import display_available
+
+    if asked and not display_available():
+        raise BinoposeError("--show: no display here (no DISPLAY, or OpenCV without a GUI)")
+    return display_available() if asked is None else asked
+
+
+def _open_sinks(args: argparse.Namespace) -> list:
+    from binopose.live.sinks import PoseFile, UdpSender
+
+    sinks = []
+    try:
+        if args.udp:
+            sinks.append(UdpSender(args.udp))
+        if args.out:
+            sinks.append(PoseFile(args.out))
+    except BinoposeError:
+        for s in sinks:
+            s.close()
+        raise
+    return sinks
 
 
 def _detector(complexity: int) -> object:

@@ -72,6 +72,18 @@ class _Loop:
         take = {s: (lambda r=r: r.mailbox.take(limits.stall_s)) for s, r in readers.items()}
         self.pairer = Pairer(take["left"], take["right"], tolerance=0.0)
 
+    def start_and_run(self) -> str:
+        """Load the models (a first run on blank input), start both cameras at one instant, run."""
+        self.lifter.warm_up()
+        t0 = clock() + START_DELAY_S
+        for r in self.readers.values():
+            r.start(t0)
+        self.stats = LiveStats(t_start=t0)
+        try:
+            return self.run(t0)
+        except KeyboardInterrupt:
+            return "interrupted"
+
     def run(self, t0: float) -> str:
         lim, checked = self.limits, False
         next_report = clock() + (lim.report_every_s or np.inf)
@@ -132,39 +144,29 @@ def run_live(
     """Run a live session until a source ends, a limit is reached, the window is closed or Ctrl-C;
     returns the summary (poses/s, latency, frames dropped and unmatched per camera, settings)."""
     sources = sources or SourceOptions()
-    readers, tolerance = open_readers(left, right, sources)
-    detectors = (detector_factory(), detector_factory())
+    readers, detectors, loop = {}, [], None
     try:
-        lifter = LiveLifter(rig, detectors, cfg, refiner)
-        lifter.warm_up()  # load every model before the cameras start
+        readers, tolerance = open_readers(left, right, sources)
+        detectors = [detector_factory(), detector_factory()]
+        lifter = LiveLifter(rig, tuple(detectors), cfg, refiner)
         loop = _Loop(readers, lifter, sinks, rig, limits, show, log)
         loop.pairer.tolerance = tolerance
-        t0 = clock() + START_DELAY_S
-        for r in readers.values():
-            r.start(t0)
-        try:
-            end = loop.run(t0)
-        except KeyboardInterrupt:
-            end = "interrupted"
+        end = loop.start_and_run()
     finally:
-        for r in readers.values():
-            r.stop()
-        for d in detectors:
-            getattr(d, "close", lambda: None)()
-        for s in sinks:
-            s.close()
+        _close(readers, detectors, sinks, loop)
     summary = loop.stats.summary(readers, loop.pairer.unmatched)
-    summary.update(
-        end=end,
-        pairing_tolerance_ms=round(tolerance * 1e3, 2),
-        settings={
-            "left": left,
-            "right": right,
-            **asdict(sources),
-            "det_scale": cfg.det_scale,
-            **{k: v for k, v in asdict(cfg.lift).items() if k not in ("model", "compile")},
-        },
-    )
-    if loop.window is not None:
-        loop.window.close()
+    settings = {"left": left, "right": right, **asdict(sources), "det_scale": cfg.det_scale}
+    settings.update({k: v for k, v in asdict(cfg.lift).items() if k not in ("model", "compile")})
+    summary.update(end=end, pairing_tolerance_ms=round(tolerance * 1e3, 2), settings=settings)
     return summary
+
+
+def _close(readers: dict, detectors: list, sinks: Sequence[object], loop: _Loop | None) -> None:
+    for r in readers.values():
+        r.stop()
+    for d in detectors:
+        getattr(d, "close", lambda: None)()
+    for s in sinks:
+        s.close()
+    if loop is not None and loop.window is not None:
+        loop.window.close()
