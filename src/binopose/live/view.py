@@ -43,6 +43,12 @@ def pose_panel(pose: np.ndarray, height: int) -> np.ndarray:
         uv = np.stack([q[:, axis] * s + half * (k + 0.5), height / 2 - q[:, 2] * s], -1)
         draw_skeleton(img, uv, thickness=2)
     img[:, half - 1 : half + 1] = 90
+    import cv2
+
+    for k, label in enumerate(("front", "side")):
+        cv2.putText(
+            img, label, (k * half + 8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (200, 200, 200), 1, cv2.LINE_AA
+        )
     return img
 
 
