@@ -138,3 +138,27 @@ def test_parse_source(tmp_path):
     assert parse_source(str(tmp_path / "a.mp4")).kind == "file"
     with pytest.raises(BinoposeError, match="no camera, stream or file"):
         parse_source(str(tmp_path / "missing.mp4"))
+
+
+def test_reader_paces_a_file_at_its_rate_and_reports_errors():
+    from binopose.live.sources import CameraReader, clock
+
+    img = np.zeros((2, 2, 3), np.uint8)
+    r = CameraReader(iter([img] * 6), "left", pace_fps=50.0, lossless=False)
+    t0 = clock() + 0.01
+    r.start(t0)
+    got = []
+    while (f := r.mailbox.take(timeout=5)) is not None:
+        got.append(f)
+    assert [f.seq for f in got] == list(range(6)) and r.error is None
+    assert [f.t for f in got] == pytest.approx(t0 + np.arange(6) / 50.0)
+    assert all(f.t_host >= f.t for f in got)  # not handed over before its capture time
+
+    def broken():
+        yield img
+        raise OSError("unplugged")
+
+    r = CameraReader(broken(), "right").start()
+    while r.mailbox.take(timeout=5) is not None:
+        pass
+    assert r.error == "right camera: OSError: unplugged"
