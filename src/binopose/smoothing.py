@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from binopose.errors import BinoposeError
+
 
 class OneEuro:
     """Causal One-Euro filter over (J, D) points (J joints of D coordinates).
@@ -22,7 +24,7 @@ class OneEuro:
         self, fps: float, min_cutoff_hz: float = 1.0, beta: float = 0.005, d_cutoff_hz: float = 1.0
     ) -> None:
         if not fps > 0:
-            raise ValueError(f"One-Euro needs a positive frame rate, got {fps}")
+            raise BinoposeError(f"One-Euro smoothing needs a positive frame rate, got {fps}")
         self.fps, self.min_cutoff_hz, self.beta, self.d_cutoff_hz = fps, min_cutoff_hz, beta, d_cutoff_hz
         self.prev: np.ndarray | None = None  # (J, D) last output
         self.dprev: np.ndarray | None = None  # (J,) filtered speed
