@@ -101,7 +101,8 @@ class _Loop:
             if self.window is not None and not self._show(pair, pose):
                 return "window closed"
             if clock() >= next_report:
-                self.log(self.stats.window_report())
+                dropped = "/".join(str(r.mailbox.dropped) for r in self.readers.values())
+                self.log(f"{self.stats.window_report()}; frames dropped so far (left/right) {dropped}")
                 next_report = clock() + lim.report_every_s
             if lim.max_poses is not None and self.stats.emitted >= lim.max_poses:
                 return f"{lim.max_poses} poses"

@@ -33,7 +33,7 @@ class LiveStats:
         """One line on the frames since the previous call: rate and latency."""
         w, self._window = self._window, []
         if len(w) < 2:
-            return f"live: {self.emitted} poses, none in the last interval"
+            return f"live: {self.emitted} poses ({len(w)} since the last report)"
         lat = np.array(self.latencies_s[-len(w) :]) * 1e3
         fps = (len(w) - 1) / (w[-1] - w[0])
         return (
