@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from binopose.live.stats import format_summary
 
     _check(args)
+    _stop_on_sigterm()
     torch.set_num_threads(args.threads)
     rig = load_rig(args.rig, *(args.cameras or (None, None)))
     cfg, show = _config(args), _show(args.show)
@@ -129,6 +130,16 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_json(args.summary, summary)
     sys.stdout.flush()
     return 0 if summary["poses"] else _no_poses(summary)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (``kill PID``, a service manager) ends the session like Ctrl-C: statistics, summary."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _config(args: argparse.Namespace) -> object:
