@@ -51,7 +51,7 @@ class Collect:
 
 
 def live_run(
-    a: dict, rig, refine: bool, smooth: str, scale: float, every: bool, loop: int
+    a: dict, rig, refine: bool, smooth: str, scale: float, every: bool, loop: int, parallel: bool = False
 ) -> tuple[dict, Collect]:
     from binopose.detect import make_detector
     from binopose.live.lifter import LiveConfig
@@ -59,7 +59,9 @@ def live_run(
     from binopose.live.sources import SourceOptions
     from binopose.pipeline import LiftConfig
 
-    cfg = LiveConfig(lift=LiftConfig(refine=refine, smooth=smooth), det_scale=scale, fps=60.0)
+    cfg = LiveConfig(
+        lift=LiftConfig(refine=refine, smooth=smooth), det_scale=scale, fps=60.0, parallel=parallel
+    )
     sink = Collect()
     s = run_live(
         str(a["left"]),
@@ -77,27 +79,28 @@ def live_run(
 
 def realtime(a: dict, rig, loop: int) -> list[dict]:
     rows = []
-    for scale in (1.0, 0.5):
-        for refine in (False, True):
-            s, _ = live_run(a, rig, refine, "oneeuro", scale, False, loop)
-            c = s["cameras"]["left"]
-            rows.append(
-                {
-                    "det_scale": scale,
-                    "refine": refine,
-                    "poses_per_s": s["poses_per_s"],
-                    "latency_ms_median": s["latency_ms"]["median"],
-                    "latency_ms_p95": s["latency_ms"]["p95"],
-                    "frames_per_camera": c["frames_delivered"],
-                    "dropped_pct": round(100 * c["frames_dropped"] / c["frames_delivered"], 1),
-                    "unmatched": c["frames_unmatched"],
-                    "poses": s["poses"],
-                    "lift_ms_per_pose": s["lift_ms_per_pose"],
-                    "cpu_s_per_pose": s["cpu_s_per_pose"],
-                    "cpu_cores_busy": s["cpu_cores_busy"],
-                }
-            )
-            print(rows[-1], flush=True)
+    settings = [(1.0, False, False), (1.0, True, False), (0.5, False, False), (0.5, True, False)]
+    for scale, refine, parallel in settings + [(0.5, False, True), (0.5, True, True)]:
+        s, _ = live_run(a, rig, refine, "oneeuro", scale, False, loop, parallel)
+        c = s["cameras"]["left"]
+        rows.append(
+            {
+                "det_scale": scale,
+                "parallel_detect": parallel,
+                "refine": refine,
+                "poses_per_s": s["poses_per_s"],
+                "latency_ms_median": s["latency_ms"]["median"],
+                "latency_ms_p95": s["latency_ms"]["p95"],
+                "frames_per_camera": c["frames_delivered"],
+                "dropped_pct": round(100 * c["frames_dropped"] / c["frames_delivered"], 1),
+                "unmatched": c["frames_unmatched"],
+                "poses": s["poses"],
+                "lift_ms_per_pose": s["lift_ms_per_pose"],
+                "cpu_s_per_pose": s["cpu_s_per_pose"],
+                "cpu_cores_busy": s["cpu_cores_busy"],
+            }
+        )
+        print(rows[-1], flush=True)
     return rows
 
 
@@ -155,8 +158,12 @@ def quiet_estimate(c: dict, fps: float = 60.0, cores: int = 2) -> list[dict]:
     rows = []
     for scale in (1.0, 0.5):
         for refine in (False, True):
-            pair_ms = 2 * c[f"detect_image_scale_{scale}"] + c[f"lift_pair_refine_{refine}"]
+            det, lift = c[f"detect_image_scale_{scale}"], c[f"lift_pair_refine_{refine}"]
+            pair_ms = 2 * det + lift
             decode_cores = 2 * fps * c["decode_frame"] / 1e3
+            # --parallel-detect: the pair takes one detection + the 3D step, as long as the cores
+            # left over by decoding can do the CPU work of all pairs
+            parallel = min(1e3 / (det + lift), (cores - decode_cores) * 1e3 / pair_ms)
             rows.append(
                 {
                     "det_scale": scale,
@@ -164,6 +171,7 @@ def quiet_estimate(c: dict, fps: float = 60.0, cores: int = 2) -> list[dict]:
                     "cpu_ms_per_pair": round(pair_ms, 1),
                     "decode_cores": round(decode_cores, 2),
                     "poses_per_s_estimate": round(1e3 / pair_ms, 1) if decode_cores < cores - 1 else None,
+                    "poses_per_s_estimate_parallel_detect": round(parallel, 1),
                 }
             )
     return rows
@@ -230,23 +238,23 @@ def main(argv: list[str] | None = None) -> int:
     jt = [] if args.skip_jitter else jitter_table(a, rig, ref)
     load.append(os.getloadavg())
     print(
-        f"\n{'det scale':>9} {'refine':>6} {'poses/s':>8} {'lat med':>8} {'lat p95':>8} {'dropped':>8} "
+        f"\n{'det scale':>9} {'par.':>5} {'refine':>6} {'poses/s':>8} {'lat med':>8} {'lat p95':>8} {'dropped':>8} "
         f"{'lift ms':>8} {'CPU s/pose':>10} {'cores':>6}"
     )
     for r in rt:
         print(
-            f"{r['det_scale']:>9} {str(r['refine']):>6} {r['poses_per_s']:>8} {r['latency_ms_median']:>8} "
+            f"{r['det_scale']:>9} {str(r['parallel_detect']):>5} {str(r['refine']):>6} {r['poses_per_s']:>8} {r['latency_ms_median']:>8} "
             f"{r['latency_ms_p95']:>8} {r['dropped_pct']:>7}% {r['lift_ms_per_pose']:>8} "
             f"{r['cpu_s_per_pose']:>10} {r['cpu_cores_busy']:>6}"
         )
     print(f"\nCPU ms per call: {json.dumps(costs)}")
     print(
-        f"{'det scale':>9} {'refine':>6} {'CPU ms/pair':>11} {'decode cores':>12} {'quiet 2-core poses/s (est.)':>28}"
+        f"{'det scale':>9} {'refine':>6} {'CPU ms/pair':>11} {'decode cores':>12} {'est. poses/s':>12} {'parallel':>9}"
     )
     for r in est:
         print(
             f"{r['det_scale']:>9} {str(r['refine']):>6} {r['cpu_ms_per_pair']:>11} {r['decode_cores']:>12} "
-            f"{r['poses_per_s_estimate']!s:>28}"
+            f"{r['poses_per_s_estimate']!s:>12} {r['poses_per_s_estimate_parallel_detect']:>9}"
         )
     if jt:
         print(f"\n{'run':<24} {'refine':>6} {'smooth':<34} {'frames':>6} {'accel':>7} {'MPJPE':>6}")

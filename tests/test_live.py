@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -90,15 +91,16 @@ class ListSink:
         pass
 
 
-def test_demo_clip_as_two_cameras_every_frame(clip):
+@pytest.mark.parametrize("parallel", [False, True])
+def test_demo_clip_as_two_cameras_every_frame(clip, parallel):
     a, rig, ref, _, _ = clip
-    make, _ = _factory(clip)
+    make, made = _factory(clip)
     sink = ListSink()
     s = run_live(
         str(a["left"]),
         str(a["right"]),
         rig,
-        TRIANGULATE,
+        replace(TRIANGULATE, parallel=parallel),
         make,
         [sink],
         Limits(max_poses=12),
@@ -109,7 +111,8 @@ def test_demo_clip_as_two_cameras_every_frame(clip):
     assert [m["frame"] for m in sink.messages] == list(range(12))
     X = np.array([m["joints"] for m in sink.messages], dtype=float)
     assert np.abs(X - ref[:12]).max() < 1.0  # exact projections triangulate back to the reference (mm)
-    assert s["cameras"]["left"]["frames_dropped"] == 0
+    assert s["cameras"]["left"]["frames_dropped"] == 0 and s["settings"]["parallel_detect"] == parallel
+    assert made[0].seen == made[1].seen == list(range(12))  # each view's own detector, in order
 
 
 def test_demo_clip_paced_slow_detector_drops_frames_and_keeps_up(clip):

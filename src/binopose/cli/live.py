@@ -48,6 +48,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="resize frames by S (0 < S <= 1) before detection, for speed (default 1)",
     )
     p.add_argument(
+        "--parallel-detect",
+        action="store_true",
+        help="detect the two views at the same time on two threads (MediaPipe releases the GIL)",
+    )
+    p.add_argument(
         "--model-complexity",
         type=int,
         default=1,
@@ -154,7 +159,9 @@ def _config(args: argparse.Namespace) -> object:
         beta=args.beta,
         lr_fix=not args.no_lr_fix,
     )
-    return LiveConfig(lift=lift, det_scale=args.det_scale, fps=args.fps or 30.0)
+    return LiveConfig(
+        lift=lift, det_scale=args.det_scale, fps=args.fps or 30.0, parallel=args.parallel_detect
+    )
 
 
 def _show(asked: bool | None) -> bool:

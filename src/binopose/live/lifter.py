@@ -3,6 +3,7 @@ repair left/right swaps, triangulate, refine (optional) and smooth causally (One
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -23,6 +24,7 @@ class LiveConfig:
     lift: LiftConfig = LiftConfig(refine=True, smooth="oneeuro")  # "none" or "oneeuro" (causal here)
     det_scale: float = 1.0  # images are resized by this factor before detection (0 < s <= 1)
     fps: float = 30.0  # nominal rate: the One-Euro filter's default frame gap
+    parallel: bool = False  # detect the right view on a second thread while the left one is detected
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,22 @@ class LiveLifter:
         lc = cfg.lift
         self.smoother = OneEuro(cfg.fps, lc.min_cutoff_hz, lc.beta) if lc.smooth == "oneeuro" else None
         self._t_prev: float | None = None
+        self._pool = ThreadPoolExecutor(1, "binopose-detect") if cfg.parallel else None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def _detect(self, left: Frame, right: Frame) -> tuple[np.ndarray, np.ndarray]:
+        """(2, 17, 2) pixels and (2, 17) confidences; MediaPipe releases the GIL while it runs, so with
+        ``parallel`` the two views are detected at the same time on two cores."""
+        (dl, dr), s = self.detectors, self.cfg.det_scale
+        if self._pool is None:
+            dets = [detect_scaled(dl, left.image, s), detect_scaled(dr, right.image, s)]
+        else:
+            future = self._pool.submit(detect_scaled, dr, right.image, s)
+            dets = [detect_scaled(dl, left.image, s), future.result()]
+        return np.stack([d[0] for d in dets]), np.stack([d[1] for d in dets])
 
     def warm_up(self) -> None:
         """Run the detectors on blank images and the lifting on a synthetic pose once, so the first
@@ -84,9 +102,7 @@ class LiveLifter:
         )
 
     def __call__(self, left: Frame, right: Frame) -> LivePose:
-        dets = [detect_scaled(d, f.image, self.cfg.det_scale) for d, f in zip(self.detectors, (left, right))]
-        kp = np.stack([d[0] for d in dets])
-        conf = np.stack([d[1] for d in dets])
+        kp, conf = self._detect(left, right)
         poses, info = lift(Keypoints2D(kp[None], conf[None]), self.rig, self._lift_cfg, refiner=self.refiner)
         pose = poses.poses[0]
         if self.smoother is not None:

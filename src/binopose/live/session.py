@@ -157,6 +157,7 @@ def run_live(
         _close(readers, detectors, sinks, loop)
     summary = loop.stats.summary(readers, loop.pairer.unmatched)
     settings = {"left": left, "right": right, **asdict(sources), "det_scale": cfg.det_scale}
+    settings["parallel_detect"] = cfg.parallel
     settings.update({k: v for k, v in asdict(cfg.lift).items() if k not in ("model", "compile")})
     summary.update(end=end, pairing_tolerance_ms=round(tolerance * 1e3, 2), settings=settings)
     return summary
@@ -165,6 +166,8 @@ def run_live(
 def _close(readers: dict, detectors: list, sinks: Sequence[object], loop: _Loop | None) -> None:
     for r in readers.values():
         r.stop()
+    if loop is not None:
+        loop.lifter.close()
     for d in detectors:
         getattr(d, "close", lambda: None)()
     for s in sinks:
