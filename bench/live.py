@@ -104,6 +104,44 @@ def realtime(a: dict, rig, loop: int) -> list[dict]:
     return rows
 
 
+def gil_check(a: dict, n: int = 30) -> dict:
+    """Does MediaPipe release Python's GIL while it detects? A thread counting in pure Python runs
+    beside n detections, then beside n sleeps of 50 ms: if detection held the GIL, the counter would
+    stop (ratio near 0); what it keeps is the ratio (the CPU is shared either way)."""
+    import threading
+
+    from binopose.detect import make_detector
+    from binopose.video import open_media
+
+    imgs = [img for _, img in open_media(a["left"]).frames(0, n + 1)]
+    det = make_detector()
+    det.detect(imgs[0])
+    rate = {}
+    for mode in ("sleep", "detect"):
+        stop, count = threading.Event(), [0]
+
+        def spin(stop=stop, count=count) -> None:
+            while not stop.is_set():
+                count[0] += 1
+
+        th = threading.Thread(target=spin)
+        t = time.perf_counter()
+        th.start()
+        for img in imgs[1:]:
+            if mode == "detect":
+                det.detect(img)
+            else:
+                time.sleep(0.05)
+        stop.set()
+        th.join()
+        rate[mode] = count[0] / (time.perf_counter() - t)
+    det.close()
+    return {
+        "spinner_loops_per_s": {k: round(v) for k, v in rate.items()},
+        "ratio": round(rate["detect"] / rate["sleep"], 2),
+    }
+
+
 def _cpu_per_call(fn, items: list) -> float:
     fn(items[0])  # warm-up
     t = time.process_time()
@@ -234,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     costs = cpu_costs(a, rig)
     est = quiet_estimate(costs)
     print("CPU ms per call:", costs, flush=True)
+    gil = gil_check(a)
+    print("GIL check:", gil, flush=True)
     rt = realtime(a, rig, args.loop)
     jt = [] if args.skip_jitter else jitter_table(a, rig, ref)
     load.append(os.getloadavg())
@@ -267,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": {**machine(), "load_avg_1_5_15_start_end": load, "torch_threads": 1},
         "settings": {"clip": "demo (60 fps, 544x960, 99 frames)", "loop": args.loop, "smooth": "oneeuro"},
+        "gil_check": gil,
         "cpu_ms_per_call": costs,
         "quiet_machine_estimate": est,
         "realtime": rt,
