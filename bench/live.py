@@ -53,11 +53,11 @@ class Collect:
 def live_run(
     a: dict, rig, refine: bool, smooth: str, scale: float, every: bool, loop: int, parallel: bool = False
 ) -> tuple[dict, Collect]:
-    from binopose.detect import make_detector
     from binopose.live.lifter import LiveConfig
     from binopose.live.session import Limits, run_live
     from binopose.live.sources import SourceOptions
-    from binopose.pipeline import LiftConfig
+    from binopose.video.detect import make_detector
+    from binopose.video.pipeline import LiftConfig
 
     cfg = LiveConfig(
         lift=LiftConfig(refine=refine, smooth=smooth), det_scale=scale, fps=60.0, parallel=parallel
@@ -110,8 +110,8 @@ def gil_check(a: dict, n: int = 30) -> dict:
     stop (ratio near 0); what it keeps is the ratio (the CPU is shared either way)."""
     import threading
 
-    from binopose.detect import make_detector
-    from binopose.video import open_media
+    from binopose.video.detect import make_detector
+    from binopose.video.media import open_media
 
     imgs = [img for _, img in open_media(a["left"]).frames(0, n + 1)]
     det = make_detector()
@@ -154,11 +154,11 @@ def cpu_costs(a: dict, rig, n: int = 30) -> dict:
     """CPU seconds (all threads of the process) per call: decoding a frame, detecting at each scale,
     lifting a pair with and without refinement. The machine's load hardly changes CPU time, unlike
     wall time, so these give a quiet machine's speed (an estimate, see docs/LIVE.md)."""
-    from binopose.detect import make_detector
     from binopose.live.lifter import LiveConfig, LiveLifter, detect_scaled
     from binopose.live.sources import Frame
-    from binopose.pipeline import LiftConfig
-    from binopose.video import open_media
+    from binopose.video.detect import make_detector
+    from binopose.video.media import open_media
+    from binopose.video.pipeline import LiftConfig
 
     t = time.process_time()
     imgs = [img for _, img in open_media(a["left"]).frames(0, n + 1)]
@@ -217,8 +217,8 @@ def quiet_estimate(c: dict, fps: float = 60.0, cores: int = 2) -> list[dict]:
 
 def jitter_table(a: dict, rig, ref: np.ndarray) -> list[dict]:
     from binopose.io import load_keypoints_2d
-    from binopose.pipeline import LiftConfig, lift, run_pipeline
     from binopose.smoothing import one_euro_causal
+    from binopose.video.pipeline import LiftConfig, lift, run_pipeline
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:  # offline: binopose run's detection, then its lift

@@ -15,12 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     import cv2
 
     from binopose.cli.demo import demo_assets
-    from binopose.detect import make_detector
     from binopose.geometry.rig import load_rig
     from binopose.live.lifter import LiveConfig, LiveLifter
     from binopose.live.sources import Frame
     from binopose.live.view import compose
-    from binopose.video import open_media
+    from binopose.video.detect import make_detector
+    from binopose.video.media import open_media
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=50)

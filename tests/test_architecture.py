@@ -10,7 +10,14 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 HEAVY = ("cv2", "mediapipe", "matplotlib")
-EDGES = ("binopose.cli", "binopose.video", "binopose.calibrate", "binopose.viz", "binopose.training")
+EDGES = (
+    "binopose.cli",
+    "binopose.video",
+    "binopose.live",
+    "binopose.calibrate",
+    "binopose.viz",
+    "binopose.training",
+)
 
 #: part (a module or package prefix) -> what it never imports (module prefixes)
 NEVER: dict[str, tuple[str, ...]] = {
@@ -40,6 +47,7 @@ NEVER: dict[str, tuple[str, ...]] = {
         "binopose.refiner",
     ),
     "binopose.skeleton": (*HEAVY, *EDGES),
+    "binopose.smoothing": (*HEAVY, *EDGES),
     "binopose.bundle": (*HEAVY, *EDGES, "binopose.refiner"),
     "binopose.refiner": (*HEAVY, *EDGES),
     "binopose.evaluate": (*HEAVY, *EDGES),
@@ -52,7 +60,8 @@ NEVER: dict[str, tuple[str, ...]] = {
         "binopose.diffusion",
         "binopose.training",
     ),
-    "binopose.video": ("binopose.cli", "binopose.training", "binopose.calibrate"),
+    "binopose.video": ("binopose.cli", "binopose.training", "binopose.calibrate", "binopose.live"),
+    "binopose.live": ("binopose.cli", "binopose.training", "binopose.calibrate"),
 }
 #: nothing outside the CLI (and `python -m binopose`) imports the CLI
 NOT_CLI = ("binopose.cli",)
@@ -120,7 +129,7 @@ def test_the_rule_test_can_fail(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("command", ["eval", "refine", "run", "demo"])
+@pytest.mark.parametrize("command", ["eval", "refine", "run", "demo", "live"])
 def test_every_refining_subcommand_takes_the_refiner_options(command):
     from binopose.cli import build_parser
 

@@ -18,15 +18,15 @@ import pytest
 
 from binopose.cli import main
 from binopose.cli.demo import demo_assets
-from binopose.detect import no_person
 from binopose.geometry.rig import load_rig
 from binopose.live.lifter import LiveConfig, LiveLifter, LivePose
 from binopose.live.session import Limits, run_live
 from binopose.live.sinks import PoseFile, UdpSender
 from binopose.live.sources import Frame, SourceOptions
-from binopose.pipeline import LiftConfig
 from binopose.smoothing import OneEuro
-from binopose.video import open_media
+from binopose.video.detect import no_person
+from binopose.video.media import open_media
+from binopose.video.pipeline import LiftConfig
 from binopose.viz import reproject
 
 TRIANGULATE = LiveConfig(lift=LiftConfig(refine=False, smooth="none"))

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 
+from binopose.cli.options import add_refiner_options, lift_refiner_fields
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
 
@@ -27,7 +28,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--refine", action=argparse.BooleanOptionalAction, default=True, help="Dual-Diffusion refinement"
     )
-    p.add_argument("--model", metavar="PATH", help="refiner model (default: the one shipped)")
     p.add_argument(
         "--smooth", default="oneeuro", choices=("none", "oneeuro"), help="causal filter (default: oneeuro)"
     )
@@ -88,6 +88,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "and the detector needs the other cores)",
     )
     p.add_argument("--no-lr-fix", action="store_true", help="do not repair left/right label swaps")
+    add_refiner_options(p)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -149,11 +150,11 @@ def _stop_on_sigterm() -> None:
 
 def _config(args: argparse.Namespace) -> object:
     from binopose.live.lifter import LiveConfig
-    from binopose.pipeline import LiftConfig
+    from binopose.video.pipeline import LiftConfig
 
     lift = LiftConfig(
         refine=args.refine,
-        model=args.model,
+        **lift_refiner_fields(args),
         smooth=args.smooth,
         min_cutoff_hz=args.min_cutoff,
         beta=args.beta,
@@ -189,7 +190,7 @@ def _open_sinks(args: argparse.Namespace) -> list:
 
 
 def _detector(complexity: int) -> object:
-    from binopose.detect import make_detector
+    from binopose.video.detect import make_detector
 
     try:
         return make_detector("mediapipe", model_complexity=complexity)

@@ -9,14 +9,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from binopose.detect import Detector
 from binopose.errors import BinoposeError
 from binopose.geometry.camera import project
 from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D
 from binopose.live.sources import Frame
-from binopose.pipeline import LiftConfig, lift, load_refiner
 from binopose.smoothing import OneEuro
+from binopose.video.detect import Detector
+from binopose.video.pipeline import LiftConfig, lift, load_refiner
 
 
 @dataclass(frozen=True)

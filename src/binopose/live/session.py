@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from binopose.detect import Detector
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import StereoRig
 from binopose.live.lifter import LiveConfig, LiveLifter, LivePose
@@ -21,6 +20,7 @@ from binopose.live.pairing import Pairer, default_tolerance
 from binopose.live.sinks import message
 from binopose.live.sources import CameraReader, Frame, SourceOptions, clock, open_source, parse_source
 from binopose.live.stats import LiveStats
+from binopose.video.detect import Detector
 
 START_DELAY_S = 0.05  # both file readers start playing at the same instant, this far ahead
 

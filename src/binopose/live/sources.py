@@ -170,7 +170,7 @@ def open_source(
 ) -> tuple[CameraReader, float | None]:
     """A (not yet started) reader for ``spec`` and its frame rate (None if the source does not say)."""
     if spec.kind == "file":
-        from binopose.video import open_media
+        from binopose.video.media import open_media
 
         src = open_media(spec.target, opts.fps)
         rate = src.info.fps
