@@ -162,3 +162,15 @@ def test_reader_paces_a_file_at_its_rate_and_reports_errors():
     while r.mailbox.take(timeout=5) is not None:
         pass
     assert r.error == "right camera: OSError: unplugged"
+
+
+def test_read_pose_file_leaves_out_an_unfinished_last_line(tmp_path):
+    from binopose.errors import BinoposeError
+    from binopose.live.sinks import read_pose_file
+
+    p = tmp_path / "p.ndjson"
+    p.write_text('{"t": 0.0, "frame": 0}\n{"t": 0.1, "frame": 1}\n{"t": 0.2, "fr')
+    assert [m["frame"] for m in read_pose_file(p)] == [0, 1]
+    p.write_text('{"t": 0.0, "frame": 0}\nnot json\n')
+    with pytest.raises(BinoposeError, match="not a binopose live pose file"):
+        read_pose_file(p)

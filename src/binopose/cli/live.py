@@ -103,16 +103,27 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import signal
+
     import torch
 
+    _check(args)
+    threads, on_sigterm = torch.get_num_threads(), signal.getsignal(signal.SIGTERM)
+    torch.set_num_threads(args.threads)
+    _stop_on_sigterm()
+    try:  # the process-wide settings are put back: an in-process caller (a test) keeps its own
+        return _session(args)
+    finally:
+        torch.set_num_threads(threads)
+        signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _session(args: argparse.Namespace) -> int:
     from binopose.io_utils import atomic_write_json
     from binopose.live.session import Limits, run_live
     from binopose.live.sources import SourceOptions, parse_source
     from binopose.live.stats import format_summary
 
-    _check(args)
-    _stop_on_sigterm()
-    torch.set_num_threads(args.threads)
     rig = load_rig(args.rig, *(args.cameras or (None, None)))
     cfg, show = _config(args), _show(args.show)
     for text in (args.left, args.right):

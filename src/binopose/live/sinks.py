@@ -48,8 +48,10 @@ def encode(msg: dict) -> bytes:
 
 
 class PoseFile:
-    """Appends one complete line per pose with a single ``write`` system call (no buffering), so the
-    file is whole lines even if the process is killed: NDJSON (the message) or CSV."""
+    """Appends one line per pose with a single ``write`` system call (no buffering): NDJSON (the message)
+    or CSV. Every line before the last is whole whatever happens to the process; SIGKILL can cut the
+    line being written when it crosses a 4 KiB page (Linux stops a write between pages for a fatal
+    signal), so :func:`read_pose_file` leaves out a last line without its newline."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -79,6 +81,36 @@ class PoseFile:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def read_pose_file(path: str | os.PathLike) -> list[dict]:
+    """The messages of a :class:`PoseFile` (NDJSON, or CSV rows as ``{"t", "frame", "joints", "conf"}``),
+    without a last line that a killed writer left unfinished (no newline)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise BinoposeError(f"cannot read {p}: {e}") from None
+    lines = text.split("\n")[:-1]  # the piece after the last newline is unfinished (or empty)
+    try:
+        if p.suffix.lower() != ".csv":
+            return [json.loads(line) for line in lines]
+        return [_csv_message(line) for line in lines[1:]]
+    except ValueError as e:
+        raise BinoposeError(f"{p} is not a binopose live pose file ({e})") from None
+
+
+def _csv_message(line: str) -> dict:
+    cells = line.split(",")
+    n = len(JOINT_NAMES)
+    xyz = np.array([float(c) if c else np.nan for c in cells[2 : 2 + 3 * n]]).reshape(n, 3)
+    joints = [None if np.isnan(j).any() else j.tolist() for j in xyz]
+    return {
+        "t": float(cells[0]),
+        "frame": int(cells[1]),
+        "joints": joints,
+        "conf": [float(c) for c in cells[2 + 3 * n :]],
+    }
 
 
 def parse_address(text: str, option: str = "--udp") -> tuple[str, int]:
