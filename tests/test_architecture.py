@@ -13,6 +13,7 @@ HEAVY = ("cv2", "mediapipe", "matplotlib")
 EDGES = (
     "binopose.cli",
     "binopose.video",
+    "binopose.live",
     "binopose.calibrate",
     "binopose.selfcal",
     "binopose.viz",
@@ -47,6 +48,7 @@ NEVER: dict[str, tuple[str, ...]] = {
         "binopose.refiner",
     ),
     "binopose.skeleton": (*HEAVY, *EDGES),
+    "binopose.smoothing": (*HEAVY, *EDGES),
     "binopose.bundle": (*HEAVY, *EDGES, "binopose.refiner"),
     "binopose.refiner": (*HEAVY, *EDGES),
     "binopose.evaluate": (*HEAVY, *EDGES),
@@ -59,7 +61,7 @@ NEVER: dict[str, tuple[str, ...]] = {
         "binopose.diffusion",
         "binopose.training",
     ),
-    "binopose.video": ("binopose.cli", "binopose.training", "binopose.calibrate", "binopose.selfcal"),
+    "binopose.video": ("binopose.cli", "binopose.training", "binopose.calibrate", "binopose.selfcal", "binopose.live"),
     "binopose.formats": (
         *HEAVY,
         "binopose.cli",
@@ -79,6 +81,7 @@ NEVER: dict[str, tuple[str, ...]] = {
         "binopose.calibrate",
         "matplotlib",
     ),
+    "binopose.live": ("binopose.cli", "binopose.training", "binopose.calibrate"),
 }
 #: nothing outside the CLI (and `python -m binopose`) imports the CLI
 NOT_CLI = ("binopose.cli",)
@@ -146,7 +149,7 @@ def test_the_rule_test_can_fail(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("command", ["eval", "refine", "run", "demo"])
+@pytest.mark.parametrize("command", ["eval", "refine", "run", "demo", "live"])
 def test_every_refining_subcommand_takes_the_refiner_options(command):
     from binopose.cli import build_parser
 

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("calibrate", "checkerboard or ChArUco pairs/videos of two cameras -> rig TOML"),
     "run": ("run", "two videos or image folders + a rig file -> 3D poses, files and pictures"),
     "refine": ("refine", "2D keypoints of both views from a file + a rig file -> 3D poses"),
+    "live": ("live", "two cameras, stream URLs or videos + a rig file -> live 3D poses (file, UDP)"),
     "demo": ("demo", "run the whole pipeline on the two-camera clip shipped with binopose"),
 }
 

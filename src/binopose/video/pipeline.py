@@ -28,6 +28,7 @@ from binopose.geometry.camera import project
 from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D, Poses3D
 from binopose.skeleton import BONES, flip_permutation
+from binopose.smoothing import one_euro
 from binopose.video.detect import Detector
 from binopose.video.media import open_media
 from binopose.video.pair_detection import check_distinct, check_sizes, detect_pair
@@ -146,32 +147,6 @@ def load_refiner(cfg: LiftConfig) -> Refiner:
         raise BinoposeError(
             f"cannot load the refiner model: {e} (give --model PATH, or --no-refine)"
         ) from None
-
-
-def one_euro(
-    x: np.ndarray, fps: float, min_cutoff_hz: float = 1.0, beta: float = 0.005, d_cutoff_hz: float = 1.0
-) -> np.ndarray:
-    """One-Euro filter (Casiez et al., CHI 2012) over time, run forward and backward and averaged
-    so the lag cancels. x: (N, J, D), NaN restarts the filter; the joint speed (norm over D, units/s)
-    raises the cutoff: ``fc = min_cutoff + beta * |dx/dt|``."""
-
-    def alpha(fc: np.ndarray | float) -> np.ndarray:
-        tau = 1.0 / (2 * np.pi * np.asarray(fc))
-        return 1.0 / (1.0 + tau * fps)
-
-    def forward(seq: np.ndarray) -> np.ndarray:
-        out = seq.copy()
-        prev, dprev = np.full(seq.shape[1:], np.nan), np.zeros(seq.shape[1:-1])
-        for i, xi in enumerate(seq):
-            restart = ~np.isfinite(prev).all(-1)
-            dx = np.where(restart, 0.0, np.linalg.norm(xi - prev, axis=-1) * fps)
-            dprev = np.where(restart, 0.0, dprev + alpha(d_cutoff_hz) * (dx - dprev))
-            a = alpha(min_cutoff_hz + beta * dprev)[..., None]
-            out[i] = np.where(restart[..., None], xi, prev + a * (xi - prev))
-            prev = out[i]
-        return out
-
-    return 0.5 * (forward(x) + forward(x[::-1])[::-1])
 
 
 def lift(
