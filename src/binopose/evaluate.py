@@ -102,8 +102,9 @@ def calibrate_level(
     refiner: Refiner, frames: StereoBenchmark, kp2d: np.ndarray, options: RefineOptions | None = None
 ) -> float:
     """The start level with the lowest MPJPE on ``frames`` (other subjects' frames with ground truth,
-    input ``kp2d`` prepared as the test input is: a validation split, never the test frames): the best
-    of :data:`LEVEL_GRID`, then a golden-section search (log scale) between its two neighbours.
+    input ``kp2d`` prepared as the test input is: a validation split, never the test frames), of the
+    network alone (definitions and gate come after it, :meth:`Refiner.refine`): the best of
+    :data:`LEVEL_GRID`, then a golden-section search (log scale) between its two neighbours.
     ``options``: the refiner's options to vary the start level of (None: its own)."""
     options = options or refiner.options
     P = frames.projection_matrices()
@@ -111,7 +112,8 @@ def calibrate_level(
     kp, P, gt = kp2d[ok], P[torch.from_numpy(ok)], frames.kp3d_gt[ok]
 
     def mpjpe(s: float) -> float:
-        pred = refiner.refine(kp, P, options=replace(options, start_sigma=s)).poses.numpy()
+        opts = replace(options, start_sigma=s)
+        pred = refiner.network_pass(torch.from_numpy(kp), P, None, opts).numpy()
         return float(np.nanmean(np.linalg.norm(pred - gt, axis=-1)))
 
     errors = [mpjpe(s) for s in LEVEL_GRID]
@@ -255,6 +257,14 @@ def evaluate(
         pred[fold.test_index] = out
     result = {"method": name, "protocol": protocol, "file": bench.path}
     result.update(pose_metrics(pred, bench.kp3d_gt, bench.subject, bench.action))
+    if result["coverage"] < 1:  # also score every missing joint as raw triangulation would place it
+        tri = triangulate(
+            torch.from_numpy(bench.kp2d_pred.astype(np.float64)), bench.projection_matrices()
+        ).numpy()
+        filled = pose_metrics(np.where(np.isfinite(pred), pred, tri), bench.kp3d_gt)
+        result["missing_as_triangulated"] = {
+            k: filled[k] for k in ("mpjpe_mm", "mpjpe_rel_mm", "pa_mpjpe_mm")
+        }
     result["counts"] = {
         "per_subject": {s: int((bench.subject == s).sum()) for s in result["per_subject"]},
         "per_action": {a: int((bench.action == a).sum()) for a in result["per_action"]},

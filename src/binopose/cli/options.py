@@ -7,9 +7,10 @@ import argparse
 
 from binopose.data.presets import FAMILY_CHOICES
 from binopose.errors import BinoposeError
+from binopose.refine_options import CONF_EVIDENCE, DEFINITIONS
 
 #: RefineOptions fields set from the command line (``binopose.refiner.RefineOptions``)
-SAMPLING = ("steps", "hypotheses", "aggregate", "start_sigma", "noise_kind")
+SAMPLING = ("steps", "hypotheses", "aggregate", "start_sigma", "noise_kind", "definitions", "conf_evidence")
 
 
 def add_refiner_options(p: argparse.ArgumentParser) -> None:
@@ -43,6 +44,25 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
         choices=FAMILY_CHOICES,
         help="2D error family of the input (default: auto, from the reprojection residual)",
     )
+    g.add_argument(
+        "--definitions",
+        default="keep",
+        choices=DEFINITIONS,
+        help="keep the detector's joint definitions (default), or convert to the model's training "
+        "definitions (Human3.6M-like; for benchmarks whose ground truth uses them)",
+    )
+    g.add_argument(
+        "--no-gate",
+        action="store_true",
+        help="apply the network's whole correction, even where the input's own evidence says it does not "
+        "help (by default it is shrunk toward triangulation: docs/RESULTS.md, 'Do no harm')",
+    )
+    g.add_argument(
+        "--conf-evidence",
+        default="binary",
+        choices=CONF_EVIDENCE,
+        help="how detector confidences reach the network: 1/0 at 0.5 (default; it was trained on 1), or raw",
+    )
 
 
 def refiner_settings(args: argparse.Namespace) -> dict:
@@ -51,7 +71,12 @@ def refiner_settings(args: argparse.Namespace) -> dict:
         raise BinoposeError("--steps and --hypotheses must be at least 1")
     if args.start_sigma is not None and not 0 < args.start_sigma < 100:
         raise BinoposeError(f"--start-sigma must be a positive noise level, got {args.start_sigma}")
-    return {"device": args.device, "compile": args.compile, **{k: getattr(args, k) for k in SAMPLING}}
+    return {
+        "device": args.device,
+        "compile": args.compile,
+        "gate": not args.no_gate,
+        **{k: getattr(args, k) for k in SAMPLING},
+    }
 
 
 def lift_refiner_fields(args: argparse.Namespace) -> dict:
