@@ -44,12 +44,16 @@ from binopose.metrics import pose_metrics
 #: (uv (F, 2, J, 2) undistorted pixels, rig, conf (F, 2, J)) -> (F, J, 3) mm in the left camera's frame
 RefineFn = Callable[[np.ndarray, StereoRig, np.ndarray], np.ndarray]
 CONF_MODES = ("raw", "binary", "none")
-#: refiner options compared (binopose.refiner.Refiner fields); "gate" is the default since 2026-12-03
+#: refiner options compared (binopose.refine_options.RefineOptions fields)
 VARIANTS = {
-    "v5": dict(definitions="model", gate=False, conf_evidence="raw"),
-    "v5-binary": dict(definitions="model", gate=False, conf_evidence="binary"),
-    "keep": dict(definitions="keep", gate=False, conf_evidence="binary"),
-    "gate": dict(definitions="keep", gate=True, conf_evidence="binary"),
+    "v5": dict(definitions="model", gate="off", conf_evidence="raw"),
+    "v5-binary": dict(definitions="model", gate="off", conf_evidence="binary"),
+    "v5-ones": dict(definitions="model", gate="off", conf_evidence="ones"),
+    "keep": dict(definitions="keep", gate="off", conf_evidence="raw"),
+    "gate": dict(definitions="keep", gate="mean", conf_evidence="raw"),
+    "gate-lcb": dict(definitions="keep", gate="lcb", conf_evidence="raw"),
+    "gate-lcb-ones": dict(definitions="keep", gate="lcb", conf_evidence="ones"),
+    "gate-ones": dict(definitions="keep", gate="mean", conf_evidence="ones"),
 }
 
 

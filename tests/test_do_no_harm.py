@@ -58,10 +58,10 @@ def test_another_joint_convention_is_kept(shipped):
     u = project(torch.from_numpy(X_other), P)
     u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(0), dtype=u.dtype) * 4.0
     base = _systematic(triangulate(u, P).numpy(), X_other)
-    for gate in (False, True):
+    for gate in ("off", "mean", "lcb"):
         kept = shipped.refine(u, P, options=RefineOptions(gate=gate)).poses.numpy()
         assert (_systematic(kept, X_other) - base).max() < 6.0, gate
-    converted = shipped.refine(u, P, options=RefineOptions(definitions="model", gate=False)).poses.numpy()
+    converted = shipped.refine(u, P, options=RefineOptions(definitions="model", gate="off")).poses.numpy()
     assert (_systematic(converted, X_other) - base).max() > 15.0
 
 
@@ -70,9 +70,11 @@ def test_confidence_below_one_changes_nothing(shipped):
     too (the network was trained on confidence 1)."""
     X, P, u = stereo_views(64, seed=3)
     u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(1), dtype=u.dtype) * 3.0
-    opts = RefineOptions(gate=False)
+    opts = RefineOptions(gate="off", conf_evidence="ones")
     base = shipped.refine(u, P, options=opts).poses
-    assert torch.allclose(shipped.refine(u, P, torch.full((64, 2, 17), 0.9), opts).poses, base, atol=1e-6)
+    for evidence in ("ones", "binary"):
+        o = replace(opts, conf_evidence=evidence)
+        assert torch.allclose(shipped.refine(u, P, torch.full((64, 2, 17), 0.9), o).poses, base, atol=1e-6)
     raw_opts = replace(opts, conf_evidence="raw")
     raw = shipped.refine(u, P, torch.full((64, 2, 17), 0.7), raw_opts).poses
     assert _err(raw, base) > 1.0  # the untrained input, fed raw, moves the poses

@@ -136,6 +136,35 @@ def calibrate_level(
     return min(best, (fa, float(np.exp(a))), (fb, float(np.exp(b))))[1]
 
 
+def dualdiff_inputs(
+    refiner: Refiner,
+    bench: StereoBenchmark,
+    stats: Error2DStats | None,
+    bias: str,
+    match_noise: bool,
+    level: str,
+) -> tuple[np.ndarray, torch.Tensor, RefineOptions]:
+    """What :func:`dualdiff_method` refines: the bias-corrected 2D input, the cameras, and the options
+    (start level and noise profile from what the protocol allows)."""
+    kp = _input_2d(bench, stats, bias)
+    P = bench.projection_matrices()
+    opts = refiner.options
+    if stats is not None and match_noise:
+        if refiner.conditioning.noise_profile:
+            opts = replace(opts, noise_profile=tuple(noise_profile(stats)))
+        kind = majority_family(refiner.looks_stereo(torch.from_numpy(kp), P))
+        opts = replace(opts, start_sigma=noise_level(stats, kp, refiner.error_models[kind]))
+    frames = None if stats is None else stats.frames
+    can_calibrate = frames is not None and frames.kp3d_gt is not None
+    if level == "calibrated" and not can_calibrate:
+        raise BinoposeError("--level calibrated needs a protocol with other frames to fit on (cross-subject)")
+    if match_noise and level != "matched" and can_calibrate:
+        opts = replace(
+            opts, start_sigma=calibrate_level(refiner, frames, _input_2d(frames, stats, bias), opts)
+        )
+    return kp, P, opts
+
+
 def dualdiff_method(
     refiner: Refiner, bias: str = "mean", match_noise: bool = True, level: str = "matched"
 ) -> Method:
@@ -150,23 +179,7 @@ def dualdiff_method(
         raise BinoposeError(f"unknown level mode {level!r} (expected one of: {', '.join(LEVEL_MODES)})")
 
     def method(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
-        kp = _input_2d(bench, stats, bias)
-        P = bench.projection_matrices()
-        opts = refiner.options
-        if stats is not None and match_noise:
-            if refiner.conditioning.noise_profile:
-                opts = replace(opts, noise_profile=tuple(noise_profile(stats)))
-            kind = majority_family(refiner.looks_stereo(torch.from_numpy(kp), P))
-            opts = replace(opts, start_sigma=noise_level(stats, kp, refiner.error_models[kind]))
-        frames = None if stats is None else stats.frames
-        can_calibrate = frames is not None and frames.kp3d_gt is not None
-        if level == "calibrated" and not can_calibrate:
-            raise BinoposeError(
-                "--level calibrated needs a protocol with other frames to fit on (cross-subject)"
-            )
-        if match_noise and level != "matched" and can_calibrate:
-            level_ = calibrate_level(refiner, frames, _input_2d(frames, stats, bias), opts)
-            opts = replace(opts, start_sigma=level_)
+        kp, P, opts = dualdiff_inputs(refiner, bench, stats, bias, match_noise, level)
         return refiner.refine(kp, P, options=opts).poses.numpy()
 
     return method

@@ -35,6 +35,8 @@ from binopose.geometry import project, triangulate
 
 #: relative size of the random 2D probes (the finite-difference step, in units of the noise's own size)
 PROBE_SCALE = 0.5
+#: standard errors of caution of the "lcb" gate: a one-sided 90 % lower bound of the risk reduction
+LCB_Z = 1.2816
 #: confidence below which a joint is left out of the residual statistics
 MIN_CONF = 0.5
 
@@ -70,24 +72,31 @@ def independent_noise_var(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None =
     return torch.where(ok, ss, 0.0).sum(0).double() / n
 
 
-def sure_shrinkage(delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float) -> tuple[float, float]:
+def sure_shrinkage(
+    delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float, z: float = 0.0
+) -> tuple[float, float]:
     """The shrinkage alpha in [0, 1] minimising Stein's risk estimate, and that minimum (mm^2 per joint).
 
     Args:
         delta: (N, J, 3) the correction against triangulation.
-        d_delta, d_tri: (M, J, 3) the change of the correction and of the triangulation under 2D probes
-            of ``probe_scale`` times the noise (stacked over probes; M = probes * N).
+        d_delta, d_tri: (P * N, J, 3) the change of the correction and of the triangulation under P
+            rounds of 2D probes of ``probe_scale`` times the noise (stacked round after round).
+        z: take the risk reduction at its one-sided lower confidence bound, ``z`` standard errors
+            below the estimate (frames as independent samples; 0: the estimate itself).
     """
+    N = delta.shape[0]
     ok = torch.isfinite(delta).all(-1)
     okp = torch.isfinite(d_delta).all(-1) & torch.isfinite(d_tri).all(-1)
-    probes = max(1, d_delta.shape[0] // max(1, delta.shape[0]))
+    rounds = max(1, d_delta.shape[0] // max(1, N))
+    per = torch.where(okp[..., None], d_delta * d_tri, 0.0).sum((-1, -2)) / probe_scale**2
+    D_n = per.view(rounds, -1).mean(0)  # (N,) each frame's Stein term
     Q = float(torch.where(ok[..., None], delta, 0.0).pow(2).sum())
-    D = float(torch.where(okp[..., None], d_delta * d_tri, 0.0).sum()) / probe_scale**2 / probes
+    D = float(D_n.sum()) + z * float(D_n.std() * N**0.5 if N > 1 else 0.0)
     if Q <= 0:
         return 0.0, 0.0
     alpha = float(np.clip(-D / Q, 0.0, 1.0))
     n = max(1, int(ok.sum()))
-    return alpha, (alpha**2 * Q + 2 * alpha * D) / n
+    return alpha, (alpha**2 * Q + 2 * alpha * float(D_n.sum())) / n
 
 
 def probe_count(frames: int) -> int:
@@ -103,6 +112,7 @@ def gate(
     kept: Tensor,
     conf: Tensor | None = None,
     seed: int = 0,
+    z: float = 0.0,
 ) -> tuple[Tensor, GateReport]:
     """Shrink a refiner's (definition-keeping) output toward triangulation (module docstring).
 
@@ -111,6 +121,7 @@ def gate(
             that produced ``kept`` (it is called again on probed input).
         u: (N, 2, J, 2) px. P: (N, 2, 3, 4). T: (N, J, 3) the triangulation of ``u`` (with ``conf``).
         kept: (N, J, 3) ``refine(u)``. conf: optional (N, 2, J) confidences.
+        z: standard errors of caution (:func:`sure_shrinkage`; :data:`LCB_Z` for a 90 % bound).
     Returns:
         (N, J, 3) ``T + alpha * (kept - T)``, and the report.
     """
@@ -123,10 +134,10 @@ def gate(
     sd = var.sqrt().to(u)[None, None, :, None] * scale[:, :, None, None]
     d_delta, d_tri = [], []
     for _ in range(probe_count(len(u))):
-        z = torch.randn(u.shape, generator=gen, dtype=u.dtype) * sd * PROBE_SCALE
-        T_p = triangulate(u + z, P, conf)
+        step = torch.randn(u.shape, generator=gen, dtype=u.dtype) * sd * PROBE_SCALE
+        T_p = triangulate(u + step, P, conf)
         d_tri.append(T_p - T)
-        d_delta.append((refine(u + z) - kept) - (T_p - T))
+        d_delta.append((refine(u + step) - kept) - (T_p - T))
     delta = kept - T
-    alpha, risk = sure_shrinkage(delta, torch.cat(d_delta), torch.cat(d_tri), PROBE_SCALE)
+    alpha, risk = sure_shrinkage(delta, torch.cat(d_delta), torch.cat(d_tri), PROBE_SCALE, z)
     return T + alpha * delta, GateReport(alpha, noise_rel, risk, len(u))

@@ -10,8 +10,10 @@ from binopose.errors import BinoposeError
 
 #: what refinement does with joint definitions: keep the detector's, or convert to the model's training data's
 DEFINITIONS = ("keep", "model")
-#: how detector confidences reach the network: 1 / 0 at CONF_THRESHOLD (it was trained on 1), or raw
-CONF_EVIDENCE = ("binary", "raw")
+#: how detector confidences reach the network: 1 / 0 at CONF_THRESHOLD, raw, or always 1 (as trained)
+CONF_EVIDENCE = ("binary", "raw", "ones")
+#: the do-no-harm gate (binopose.guard): off, the risk estimate, or its 90 % lower confidence bound
+GATES = ("off", "mean", "lcb")
 CONF_THRESHOLD = 0.5
 
 
@@ -27,11 +29,15 @@ class RefineOptions:
     # (17,) relative 2D error size per joint (None: the family's)
     noise_profile: tuple[float, ...] | None = None
     definitions: str = "keep"  # keep the detector's joint definitions, or "model": the training data's
-    gate: bool = True  # shrink the correction toward triangulation by the input's own evidence (guard.py)
-    conf_evidence: str = "binary"  # how confidences reach the network (CONF_EVIDENCE)
+    gate: str = "lcb"  # shrink the correction toward triangulation by the input's own evidence (GATES)
+    conf_evidence: str = "raw"  # how confidences reach the network (CONF_EVIDENCE)
 
     def __post_init__(self) -> None:
-        for name, allowed in (("definitions", DEFINITIONS), ("conf_evidence", CONF_EVIDENCE)):
+        for name, allowed in (
+            ("definitions", DEFINITIONS),
+            ("conf_evidence", CONF_EVIDENCE),
+            ("gate", GATES),
+        ):
             if getattr(self, name) not in allowed:
                 raise BinoposeError(
                     f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"

@@ -31,7 +31,7 @@ from binopose.geometry import project, triangulate
 from binopose.geometry.camera import undistort_views
 from binopose.geometry.rig import StereoRig
 from binopose.geometry.stereo import camera_baseline
-from binopose.guard import GateReport, gate
+from binopose.guard import LCB_Z, GateReport, gate
 from binopose.offsets import keep_definitions
 from binopose.refine_options import CONF_THRESHOLD, RefineOptions, split_settings
 from binopose.skeleton import NUM_JOINTS
@@ -163,9 +163,10 @@ class Refiner:
             return F
 
         poses, report = refined(u, T), None
-        if opts.gate:
+        if opts.gate != "off":
             probe = lambda uu: refined(uu, triangulate(uu, P, c))  # noqa: E731
-            poses, report = gate(probe, u.double(), P.double(), T, poses, c)
+            z = LCB_Z if opts.gate == "lcb" else 0.0
+            poses, report = gate(probe, u.double(), P.double(), T, poses, c, z=z)
         kp = _chunked(lambda X, PP, _: project(X, PP), poses, P, None, self.chunk)
         return RefineResult(poses, T, kp, report)
 
@@ -194,6 +195,8 @@ class Refiner:
         ev_conf = None
         if conf is not None and opts.conf_evidence == "binary":
             ev_conf = (conf >= CONF_THRESHOLD).to(conf.dtype)
+        elif conf is not None and opts.conf_evidence == "ones":
+            ev_conf = torch.ones_like(conf)
         model = self.error_models.get(kind) or next(iter(self.error_models.values()))
         level = model.default_level if opts.start_sigma is None else opts.start_sigma
         profile = model.joint_profile() if opts.noise_profile is None else np.asarray(opts.noise_profile)

@@ -7,10 +7,19 @@ import argparse
 
 from binopose.data.presets import FAMILY_CHOICES
 from binopose.errors import BinoposeError
-from binopose.refine_options import CONF_EVIDENCE, DEFINITIONS
+from binopose.refine_options import CONF_EVIDENCE, DEFINITIONS, GATES, RefineOptions
 
 #: RefineOptions fields set from the command line (``binopose.refiner.RefineOptions``)
-SAMPLING = ("steps", "hypotheses", "aggregate", "start_sigma", "noise_kind", "definitions", "conf_evidence")
+SAMPLING = (
+    "steps",
+    "hypotheses",
+    "aggregate",
+    "start_sigma",
+    "noise_kind",
+    "definitions",
+    "conf_evidence",
+    "gate",
+)
 
 
 def add_refiner_options(p: argparse.ArgumentParser) -> None:
@@ -46,22 +55,25 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--definitions",
-        default="keep",
+        default=RefineOptions.definitions,
         choices=DEFINITIONS,
         help="keep the detector's joint definitions (default), or convert to the model's training "
         "definitions (Human3.6M-like; for benchmarks whose ground truth uses them)",
     )
     g.add_argument(
-        "--no-gate",
-        action="store_true",
-        help="apply the network's whole correction, even where the input's own evidence says it does not "
-        "help (by default it is shrunk toward triangulation: docs/RESULTS.md, 'Do no harm')",
+        "--gate",
+        default=RefineOptions.gate,
+        choices=GATES,
+        help="how far the network's correction is taken: shrunk toward triangulation by the input's own "
+        "evidence (lcb: only as far as that evidence is significant; mean: as far as it estimates; off: "
+        "all of it). Default %(default)s; docs/RESULTS.md, 'Do no harm'",
     )
     g.add_argument(
         "--conf-evidence",
-        default="binary",
+        default=RefineOptions.conf_evidence,
         choices=CONF_EVIDENCE,
-        help="how detector confidences reach the network: 1/0 at 0.5 (default; it was trained on 1), or raw",
+        help="how detector confidences reach the network (it was trained on 1): 1/0 at 0.5, raw, or ones "
+        "(triangulation always uses them as weights; default %(default)s)",
     )
 
 
@@ -74,7 +86,6 @@ def refiner_settings(args: argparse.Namespace) -> dict:
     return {
         "device": args.device,
         "compile": args.compile,
-        "gate": not args.no_gate,
         **{k: getattr(args, k) for k in SAMPLING},
     }
 
