@@ -30,7 +30,7 @@ class RefineOptions:
     noise_profile: tuple[float, ...] | None = None
     definitions: str = "keep"  # keep the detector's joint definitions, or "model": the training data's
     gate: str = "lcb"  # shrink the correction toward triangulation by the input's own evidence (GATES)
-    conf_evidence: str = "raw"  # how confidences reach the network (CONF_EVIDENCE)
+    conf_evidence: str = "ones"  # how confidences reach the network (CONF_EVIDENCE; rule of 10:33 UTC)
 
     def __post_init__(self) -> None:
         for name, allowed in (
