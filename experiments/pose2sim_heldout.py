@@ -44,17 +44,31 @@ from binopose.metrics import pose_metrics
 #: (uv (F, 2, J, 2) undistorted pixels, rig, conf (F, 2, J)) -> (F, J, 3) mm in the left camera's frame
 RefineFn = Callable[[np.ndarray, StereoRig, np.ndarray], np.ndarray]
 CONF_MODES = ("raw", "binary", "none")
+#: refiner options compared (binopose.refine_options.RefineOptions fields)
+VARIANTS = {
+    "v5": dict(definitions="model", gate="off", conf_evidence="raw"),
+    "v5-binary": dict(definitions="model", gate="off", conf_evidence="binary"),
+    "v5-ones": dict(definitions="model", gate="off", conf_evidence="ones"),
+    "keep": dict(definitions="keep", gate="off", conf_evidence="raw"),
+    "gate": dict(definitions="keep", gate="mean", conf_evidence="raw"),
+    "gate-lcb": dict(definitions="keep", gate="lcb", conf_evidence="raw"),
+    "gate-lcb-ones": dict(definitions="keep", gate="lcb", conf_evidence="ones"),
+    "gate-ones": dict(definitions="keep", gate="mean", conf_evidence="ones"),
+}
 
 
-def make_refiner(model: str | None, conf_mode: str) -> RefineFn:
-    """The refiner (``Refiner.load(model)``; None = the shipped model) fed confidences as ``conf_mode`` says."""
+def make_refiner(model: str | None, conf_mode: str, variant: str = "gate") -> RefineFn:
+    """The refiner (``Refiner.load(model)``; None = the shipped model) with the options of ``variant``,
+    fed confidences as ``conf_mode`` says."""
     import torch
 
     from binopose.refiner import Refiner
 
     if conf_mode not in CONF_MODES:
         raise BinoposeError(f"unknown --conf {conf_mode!r} (expected one of {', '.join(CONF_MODES)})")
-    refiner = Refiner.load(model)
+    if variant not in VARIANTS:
+        raise BinoposeError(f"unknown --variant {variant!r} (expected one of {', '.join(VARIANTS)})")
+    refiner = Refiner.load(model, **VARIANTS[variant])
 
     def refine(uv: np.ndarray, rig: StereoRig, conf: np.ndarray) -> np.ndarray:
         u, c = torch.tensor(uv, dtype=torch.float32), torch.tensor(conf, dtype=torch.float32)
@@ -163,11 +177,20 @@ def main(argv: list[str] | None = None) -> int:
         default=["raw"],
         help="how confidences reach the refiner (one or more)",
     )
+    ap.add_argument(
+        "--variant",
+        nargs="+",
+        choices=tuple(VARIANTS),
+        default=["gate"],
+        help="refiner options (one or more)",
+    )
     ap.add_argument("--json", type=Path, default=RESULTS / "pose2sim_heldout.json")
     args = ap.parse_args(argv)
     try:
         cap = load_capture(args.data)
-        refiners = {f"refiner (conf {c})": make_refiner(args.model, c) for c in args.conf}
+        refiners = {
+            f"refiner {v} (conf {c})": make_refiner(args.model, c, v) for v in args.variant for c in args.conf
+        }
     except BinoposeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -180,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": " ".join(sys.argv),
             "model": args.model or "shipped default",
             "conf": args.conf,
+            "variants": {v: VARIANTS[v] for v in args.variant},
             "pairs": results,
         },
     )

@@ -1,5 +1,5 @@
 """The user-facing Refiner on synthetic stereo 2D keypoints: shapes, chunking, missing joints,
-bad input, rigs versus projection matrices, uncertainty."""
+bad input, rigs versus projection matrices."""
 
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ def test_refine_shapes(steps, hypotheses):
     _, P, u = noisy_input()
     res = make_refiner(steps=steps, hypotheses=hypotheses).refine(u, P)
     assert res.poses.shape == (N, 17, 3) and res.triangulated.shape == (N, 17, 3)
-    assert res.uncertainty.shape == (N, 17)
+    assert res.kp2d.shape == (N, 2, 17, 2)
     assert torch.isfinite(res.poses).all()
-    assert torch.isfinite(res.uncertainty).all() and (res.uncertainty > 0).all()
+    assert torch.isfinite(res.kp2d).all()
 
 
 def test_numpy_input_and_aggregation():
@@ -64,8 +64,8 @@ def test_chunks_give_the_same_result(kind):
     whole = make_refiner(noise_kind=kind).refine(u, P)
     parts = make_refiner(noise_kind=kind, chunk=7).refine(u, P)
     for a, b in zip(
-        (whole.poses, whole.uncertainty, whole.triangulated),
-        (parts.poses, parts.uncertainty, parts.triangulated),
+        (whole.poses, whole.kp2d, whole.triangulated),
+        (parts.poses, parts.kp2d, parts.triangulated),
     ):
         assert torch.allclose(a, b, atol=1e-4, rtol=1e-5)
 
@@ -79,8 +79,8 @@ def test_missing_joints_stay_missing():
     res = make_refiner().refine(u, P, conf)
     missing = torch.zeros(6, 17, dtype=torch.bool)
     missing[0, 3] = missing[1, 5] = missing[2, 9] = True
-    assert torch.isnan(res.poses[missing]).all() and torch.isnan(res.uncertainty[missing]).all()
-    assert torch.isfinite(res.poses[~missing]).all() and torch.isfinite(res.uncertainty[~missing]).all()
+    assert torch.isnan(res.poses[missing]).all()
+    assert torch.isfinite(res.poses[~missing]).all()
 
 
 def test_a_pose_with_no_joints_is_all_nan():
@@ -153,25 +153,25 @@ def test_root_from_hips_ignores_the_detected_pelvis():
     moved[:, :, 6] += torch.tensor([-5.0, -15.0], dtype=u.dtype)  # MHAD's pelvis bias, in pixels
     ref = make_refiner()
     assert ref.conditioning.root_from_hips
-    assert torch.allclose(ref.refine(u, P).poses, ref.refine(moved, P).poses)
+    assert torch.allclose(ref.network_pass(u, P), ref.network_pass(moved, P))
     plain = dataclasses.replace(ref, conditioning=Conditioning(root_from_hips=False))
-    assert not torch.allclose(plain.refine(u, P).poses, plain.refine(moved, P).poses)
+    assert not torch.allclose(plain.network_pass(u, P), plain.network_pass(moved, P))
 
 
 def test_noise_profile_is_an_input():
     """The per-joint noise profile reaches the network: a different profile, a different pose."""
     _, P, u = noisy_input(6)
     ref = make_refiner()
-    a = ref.refine(u, P).poses
+    a = ref.network_pass(u, P)
     other = RefineOptions(noise_profile=np.where(np.arange(17) == 9, 3.0, 0.7))
-    b = ref.refine(u, P, options=other).poses
+    b = ref.network_pass(u, P, None, other)
     assert not torch.allclose(a, b)
     cond = Conditioning(noise_profile=False)
     blind = dataclasses.replace(
         ref, net=Denoiser(tiny_model_config(), cond.evidence_width).eval(), conditioning=cond
     )
-    c = blind.refine(u, P, options=other).poses
-    assert torch.allclose(c, blind.refine(u, P).poses)
+    c = blind.network_pass(u, P, None, other)
+    assert torch.allclose(c, blind.network_pass(u, P))
 
 
 def test_device_and_precision_options():
@@ -186,8 +186,8 @@ def test_device_and_precision_options():
         with pytest.raises(BinoposeError, match="no CUDA GPU"):
             make_refiner(device="cuda")
     _, P, u = noisy_input(8)
-    full = make_refiner().refine(u, P).poses
-    half = make_refiner(precision="bfloat16").refine(u, P).poses
+    full = make_refiner().network_pass(u, P)
+    half = make_refiner(precision="bfloat16").network_pass(u, P)
     assert torch.isfinite(half).all() and not torch.equal(full, half)  # the network really ran in bfloat16
 
 
@@ -210,14 +210,14 @@ def test_each_family_starts_at_its_default_level():
         "per-view": dataclasses.replace(ref.error_models["per-view"], default_level=0.8),
     }
     ref = dataclasses.replace(ref, error_models=models)
-    by_default = ref.refine(u, P).poses
+    by_default = ref.network_pass(u, P)
     stereo = ref.looks_stereo(root_from_hips(u), P)  # as the refiner classifies its input
     assert stereo.any() and (~stereo).any()
     for level, rows in ((0.3, stereo), (0.8, ~stereo)):
         assert torch.allclose(
-            ref.refine(u, P, options=RefineOptions(start_sigma=level)).poses[rows], by_default[rows]
+            ref.network_pass(u, P, None, RefineOptions(start_sigma=level))[rows], by_default[rows]
         )
-    moved = ref.refine(u, P, options=RefineOptions(start_sigma=1.4)).poses
+    moved = ref.network_pass(u, P, None, RefineOptions(start_sigma=1.4))
     assert not torch.allclose(moved[stereo], by_default[stereo])
 
 
@@ -269,8 +269,8 @@ def test_compile_is_checked_when_the_refiner_is_built(monkeypatch):
 
     monkeypatch.setattr(torch, "compile", working)
     _, P, u = noisy_input(8)
-    plain = make_refiner().refine(u, P).poses
-    torch.testing.assert_close(make_refiner(compile=True).refine(u, P).poses, plain)
+    plain = make_refiner().network_pass(u, P)
+    torch.testing.assert_close(make_refiner(compile=True).network_pass(u, P), plain)
     assert calls == [True]
 
     def broken(net, dynamic):

@@ -102,8 +102,9 @@ def calibrate_level(
     refiner: Refiner, frames: StereoBenchmark, kp2d: np.ndarray, options: RefineOptions | None = None
 ) -> float:
     """The start level with the lowest MPJPE on ``frames`` (other subjects' frames with ground truth,
-    input ``kp2d`` prepared as the test input is: a validation split, never the test frames): the best
-    of :data:`LEVEL_GRID`, then a golden-section search (log scale) between its two neighbours.
+    input ``kp2d`` prepared as the test input is: a validation split, never the test frames), of the
+    network alone (definitions and gate come after it, :meth:`Refiner.refine`): the best of
+    :data:`LEVEL_GRID`, then a golden-section search (log scale) between its two neighbours.
     ``options``: the refiner's options to vary the start level of (None: its own)."""
     options = options or refiner.options
     P = frames.projection_matrices()
@@ -111,7 +112,8 @@ def calibrate_level(
     kp, P, gt = kp2d[ok], P[torch.from_numpy(ok)], frames.kp3d_gt[ok]
 
     def mpjpe(s: float) -> float:
-        pred = refiner.refine(kp, P, options=replace(options, start_sigma=s)).poses.numpy()
+        opts = replace(options, start_sigma=s)
+        pred = refiner.network_pass(torch.from_numpy(kp), P, None, opts).numpy()
         return float(np.nanmean(np.linalg.norm(pred - gt, axis=-1)))
 
     errors = [mpjpe(s) for s in LEVEL_GRID]
@@ -134,6 +136,35 @@ def calibrate_level(
     return min(best, (fa, float(np.exp(a))), (fb, float(np.exp(b))))[1]
 
 
+def dualdiff_inputs(
+    refiner: Refiner,
+    bench: StereoBenchmark,
+    stats: Error2DStats | None,
+    bias: str,
+    match_noise: bool,
+    level: str,
+) -> tuple[np.ndarray, torch.Tensor, RefineOptions]:
+    """What :func:`dualdiff_method` refines: the bias-corrected 2D input, the cameras, and the options
+    (start level and noise profile from what the protocol allows)."""
+    kp = _input_2d(bench, stats, bias)
+    P = bench.projection_matrices()
+    opts = refiner.options
+    if stats is not None and match_noise:
+        if refiner.conditioning.noise_profile:
+            opts = replace(opts, noise_profile=tuple(noise_profile(stats)))
+        kind = majority_family(refiner.looks_stereo(torch.from_numpy(kp), P))
+        opts = replace(opts, start_sigma=noise_level(stats, kp, refiner.error_models[kind]))
+    frames = None if stats is None else stats.frames
+    can_calibrate = frames is not None and frames.kp3d_gt is not None
+    if level == "calibrated" and not can_calibrate:
+        raise BinoposeError("--level calibrated needs a protocol with other frames to fit on (cross-subject)")
+    if match_noise and level != "matched" and can_calibrate:
+        opts = replace(
+            opts, start_sigma=calibrate_level(refiner, frames, _input_2d(frames, stats, bias), opts)
+        )
+    return kp, P, opts
+
+
 def dualdiff_method(
     refiner: Refiner, bias: str = "mean", match_noise: bool = True, level: str = "matched"
 ) -> Method:
@@ -148,23 +179,7 @@ def dualdiff_method(
         raise BinoposeError(f"unknown level mode {level!r} (expected one of: {', '.join(LEVEL_MODES)})")
 
     def method(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
-        kp = _input_2d(bench, stats, bias)
-        P = bench.projection_matrices()
-        opts = refiner.options
-        if stats is not None and match_noise:
-            if refiner.conditioning.noise_profile:
-                opts = replace(opts, noise_profile=tuple(noise_profile(stats)))
-            kind = majority_family(refiner.looks_stereo(torch.from_numpy(kp), P))
-            opts = replace(opts, start_sigma=noise_level(stats, kp, refiner.error_models[kind]))
-        frames = None if stats is None else stats.frames
-        can_calibrate = frames is not None and frames.kp3d_gt is not None
-        if level == "calibrated" and not can_calibrate:
-            raise BinoposeError(
-                "--level calibrated needs a protocol with other frames to fit on (cross-subject)"
-            )
-        if match_noise and level != "matched" and can_calibrate:
-            level_ = calibrate_level(refiner, frames, _input_2d(frames, stats, bias), opts)
-            opts = replace(opts, start_sigma=level_)
+        kp, P, opts = dualdiff_inputs(refiner, bench, stats, bias, match_noise, level)
         return refiner.refine(kp, P, options=opts).poses.numpy()
 
     return method
@@ -255,6 +270,14 @@ def evaluate(
         pred[fold.test_index] = out
     result = {"method": name, "protocol": protocol, "file": bench.path}
     result.update(pose_metrics(pred, bench.kp3d_gt, bench.subject, bench.action))
+    if result["coverage"] < 1:  # also score every missing joint as raw triangulation would place it
+        tri = triangulate(
+            torch.from_numpy(bench.kp2d_pred.astype(np.float64)), bench.projection_matrices()
+        ).numpy()
+        filled = pose_metrics(np.where(np.isfinite(pred), pred, tri), bench.kp3d_gt)
+        result["missing_as_triangulated"] = {
+            k: filled[k] for k in ("mpjpe_mm", "mpjpe_rel_mm", "pa_mpjpe_mm")
+        }
     result["counts"] = {
         "per_subject": {s: int((bench.subject == s).sum()) for s in result["per_subject"]},
         "per_action": {a: int((bench.action == a).sum()) for a in result["per_action"]},

@@ -87,7 +87,8 @@ def pose_metrics(
 
     Returns a dict with ``frames``, ``mpjpe_mm``, ``mpjpe_rel_mm``, ``pa_mpjpe_mm``, ``per_joint_mm``,
     ``per_subject`` and ``per_action`` (each ``{label: {"mpjpe_mm", "mpjpe_rel_mm", "pa_mpjpe_mm"}}``),
-    ``bone_length_error_mm``, ``symmetry_error_mm`` (prediction) and ``nan_joints``.
+    ``bone_length_error_mm``, ``symmetry_error_mm`` (prediction), ``nan_joints`` and ``coverage`` (the
+    share of ground-truth joints the prediction gives: a method that gives up on hard joints is seen).
     """
     pred = np.asarray(pred, np.float64)
     gt = np.asarray(gt, np.float64)
@@ -107,6 +108,8 @@ def pose_metrics(
     out["bone_length_error_mm"] = bone_length_error(pred, gt)
     out["symmetry_error_mm"] = symmetry_error(pred)
     out["nan_joints"] = int((~np.isfinite(pred).all(-1)).sum())
+    known = np.isfinite(gt).all(-1)
+    out["coverage"] = float((np.isfinite(pred).all(-1) & known).sum() / max(1, known.sum()))
     return out
 
 
@@ -140,5 +143,14 @@ def format_table(result: dict) -> str:
             "2D reprojection " + " / ".join(f"{x:.2f}" for x in result["reprojection_px"]) + " px (per view)"
         )
     if result.get("nan_joints"):
-        extra.append(f"WARNING: {result['nan_joints']} joints could not be estimated (NaN) and are left out")
+        extra.append(
+            f"WARNING: {result['nan_joints']} joints could not be estimated (NaN) and are left out "
+            f"(coverage {result.get('coverage', float('nan')):.4f})"
+        )
+        filled = result.get("missing_as_triangulated")
+        if filled:
+            extra.append(
+                "with those joints as raw triangulation places them: "
+                + " / ".join(f"{filled[k]:.2f}" for k in ("mpjpe_mm", "mpjpe_rel_mm", "pa_mpjpe_mm"))
+            )
     return "\n".join(lines + extra)

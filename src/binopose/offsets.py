@@ -15,12 +15,15 @@ from binopose.skeleton import NUM_JOINTS, ROOT
 _RHIP, _LHIP, _THORAX = 2, 3, 8
 
 
-def body_frames(X: np.ndarray) -> np.ndarray:
-    """(N, 17, 3) poses -> (N, 3, 3) rotations whose columns are the body axes (x, y, z)."""
+def body_frames(X: np.ndarray, up_from: str = "pelvis") -> np.ndarray:
+    """(N, 17, 3) poses -> (N, 3, 3) rotations whose columns are the body axes (x, y, z); ``up_from``:
+    the z axis points from the pelvis (or from the hips' midpoint, "hips", which joint conventions
+    agree on better) to the thorax."""
     X = np.asarray(X, np.float64)
     x = X[:, _LHIP] - X[:, _RHIP]
     x /= np.linalg.norm(x, axis=-1, keepdims=True) + 1e-9
-    up = X[:, _THORAX] - X[:, ROOT]
+    base = X[:, ROOT] if up_from == "pelvis" else (X[:, _LHIP] + X[:, _RHIP]) / 2
+    up = X[:, _THORAX] - base
     z = up - (up * x).sum(-1, keepdims=True) * x
     z /= np.linalg.norm(z, axis=-1, keepdims=True) + 1e-9
     y = np.cross(z, x)
@@ -43,3 +46,41 @@ def apply_body_offsets(pred: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Add body-frame offsets (17, 3) to poses (N, 17, 3)."""
     R = body_frames(pred)
     return np.asarray(pred, np.float64) + np.einsum("nij,kj->nki", R, np.asarray(offsets, np.float64))
+
+
+#: frames of prior weight in :func:`keep_definitions`: a short input keeps less of its own estimate
+KEEP_PRIOR_FRAMES = 10.0
+
+
+def keep_definitions(
+    refined: np.ndarray, triangulated: np.ndarray, prior_frames: float = KEEP_PRIOR_FRAMES
+) -> np.ndarray:
+    """Take the systematic, body-fixed part out of a refiner's correction, so that the output keeps the
+    detector's joint definitions (where it puts the hips, the head, the pelvis) instead of the
+    definitions the refiner was trained on.
+
+    With d_n = R_n^T (refined_n - triangulated_n) per joint (R_n: the body frame of the refined pose,
+    :func:`body_frames`), the systematic part is s = N / (N + prior_frames) * mean_n d_n over the N
+    frames of one input (a recording), and the output is refined_n - R_n s: corrections that differ
+    from frame to frame (noise removed) stay, a correction every frame gets (a definition) goes.
+
+    Args:
+        refined, triangulated: (N, 17, 3) mm, the refiner's output and the plain triangulation of the
+            same 2D input. prior_frames: shrinkage of the mean toward zero (0: none).
+    Returns:
+        (N, 17, 3) mm; frames where either input has a NaN joint are returned unchanged.
+    """
+    F = np.asarray(refined, np.float64)
+    T = np.asarray(triangulated, np.float64)
+    if F.shape != T.shape or F.ndim != 3 or F.shape[1:] != (NUM_JOINTS, 3):
+        raise ValueError(f"keep_definitions: expected two (N, 17, 3) arrays, got {F.shape} and {T.shape}")
+    ok = np.isfinite(F).all((1, 2)) & np.isfinite(T).all((1, 2))
+    if not ok.any():
+        return F.copy()
+    R = body_frames(F[ok], up_from="hips")
+    d = np.einsum("nij,nki->nkj", R, F[ok] - T[ok])  # R^T (F - T) per joint
+    n = float(ok.sum())
+    s = d.mean(0) * n / (n + prior_frames)
+    out = F.copy()
+    out[ok] = F[ok] - np.einsum("nij,kj->nki", R, s)
+    return out

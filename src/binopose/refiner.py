@@ -2,15 +2,16 @@
 
     ref = Refiner.load()                      # the default model shipped with binopose
     res = ref.refine(kp2d, rig)               # kp2d (N, 2, 17, 2) pixels as the rig's cameras see them
-    res.poses, res.uncertainty                # (N, 17, 3) mm in the left camera frame, (N, 17) mm
+    res.poses, res.kp2d                       # (N, 17, 3) mm in the left camera frame, refined 2D px
     ref.refine(kp2d, rig, options=RefineOptions(steps=4))   # per-call options; the refiner never changes
 
-Inputs stream through the network in chunks, so a million poses need little memory.
+Inputs stream through the network in chunks, so a million poses need little memory. By default the
+output keeps the detector's joint definitions and takes the network's correction only as far as the
+input's own evidence supports it (:mod:`binopose.guard`): it is never knowingly worse than triangulation.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 
@@ -26,13 +27,18 @@ from binopose.diffusion.conditioning import EVIDENCE_DIM, Conditioning
 from binopose.diffusion.sampling import SampleResult, refine_2d
 from binopose.diffusion.schedule import Schedule
 from binopose.errors import BinoposeError
+from binopose.geometry import project, triangulate
 from binopose.geometry.rig import StereoRig
 from binopose.geometry.stereo import camera_baseline
+from binopose.guard import LCB_Z, GateReport, gate
+from binopose.offsets import keep_definitions
+from binopose.refine_options import CONF_THRESHOLD, RefineOptions, split_settings
 from binopose.skeleton import NUM_JOINTS
 
 __all__ = [
     "CompileError",
     "RefineOptions",
+    "RefineResult",
     "Refiner",
     "camera_baseline",
     "default_model_path",
@@ -44,47 +50,14 @@ class CompileError(BinoposeError):
     """``torch.compile`` does not work on this machine."""
 
 
-#: the most hypotheses per pose: each chunk of poses is held that many times over
-MAX_HYPOTHESES = 32
-#: the most sampling steps (a schedule has 100 by default; more than its own steps adds nothing)
-MAX_STEPS = 1000
 
 
 @dataclass(frozen=True)
-class RefineOptions:
-    """How one call refines (the model stays as loaded)."""
-
-    steps: int = 1
-    hypotheses: int = 1
-    aggregate: str = "mean"
-    start_sigma: float | None = None  # start level (None: each error family's ``default_level``)
-    noise_kind: str = "auto"  # which error family the input follows: auto, stereo, per-view
-    # (17,) relative 2D error size per joint (None: the family's)
-    noise_profile: tuple[float, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if not (1 <= self.hypotheses <= MAX_HYPOTHESES and 1 <= self.steps <= MAX_STEPS):
-            raise BinoposeError(
-                f"hypotheses must be in 1..{MAX_HYPOTHESES} (memory grows with it) and steps in "
-                f"1..{MAX_STEPS}, got {self.hypotheses} and {self.steps}"
-            )
-        if self.noise_profile is not None:  # a tuple of floats: frozen and exact (float64)
-            object.__setattr__(self, "noise_profile", tuple(float(x) for x in self.noise_profile))
-
-
-_SETTINGS = {"chunk", "net_chunk", "device", "precision", "compile"}
-
-
-def split_settings(settings: dict) -> tuple[RefineOptions, dict]:
-    """Keyword arguments -> (:class:`RefineOptions` from its fields and ``options``, the refiner's own
-    settings: device, precision, compile, chunk, net_chunk)."""
-    names = {f.name for f in dataclasses.fields(RefineOptions)}
-    unknown = set(settings) - names - _SETTINGS - {"options"}
-    if unknown:
-        raise TypeError(f"unknown refiner setting(s) {sorted(unknown)}")
-    opts = settings.get("options") or RefineOptions()
-    opts = dataclasses.replace(opts, **{k: v for k, v in settings.items() if k in names})
-    return opts, {k: v for k, v in settings.items() if k in _SETTINGS}
+class RefineResult:
+    poses: Tensor  # (N, 17, 3) mm, left camera frame
+    triangulated: Tensor  # (N, 17, 3) mm: plain (confidence-weighted) triangulation of the same input
+    kp2d: Tensor  # (N, 2, 17, 2) px: the refined 2D keypoints (the poses reprojected into both views)
+    gate: GateReport | None  # what the do-no-harm gate found (None: gate off)
 
 
 @dataclass(frozen=True)
@@ -165,8 +138,8 @@ class Refiner:
         cameras: StereoRig | Tensor | np.ndarray,
         conf: Tensor | np.ndarray | None = None,
         options: RefineOptions | None = None,
-    ) -> SampleResult:
-        """Refine stereo 2D keypoints.
+    ) -> RefineResult:
+        """Refine stereo 2D keypoints (one input: a recording, or any set of frames judged together).
 
         Args:
             kp2d: (N, 2, 17, 2) pixels of the left and right view (NaN = missing): as the cameras see
@@ -177,31 +150,54 @@ class Refiner:
             conf: optional (N, 2, 17) confidences (0 = missing).
             options: this call's options (None: the refiner's ``options``).
         Returns:
-            poses (N, 17, 3) mm, uncertainty (N, 17) mm, triangulated (N, 17, 3).
+            :class:`RefineResult`: poses (N, 17, 3) mm, the triangulation of the same input, the refined
+            2D keypoints (N, 2, 17, 2), and what the do-no-harm gate found.
         """
         u, P, c = _check_inputs(kp2d, cameras, conf)
         opts = options or self.options
+        T = _chunked(lambda a, PP, cc: triangulate(a, PP, cc), u, P, c, self.chunk)
+
+        def refined(uu: Tensor, T_uu: Tensor) -> Tensor:
+            F = self.network_pass(uu, P, c, opts)
+            if opts.definitions == "keep":
+                F = torch.from_numpy(keep_definitions(F.numpy(), T_uu.numpy()))
+            return F
+
+        poses, report = refined(u, T), None
+        if opts.gate != "off":
+            probe = lambda uu: refined(uu, triangulate(uu, P, c))  # noqa: E731
+            z = LCB_Z if opts.gate == "lcb" else 0.0
+            poses, report = gate(probe, u.double(), P.double(), T, poses, c, z=z)
+        kp = _chunked(lambda X, PP, _: project(X, PP), poses, P, None, self.chunk)
+        return RefineResult(poses, T, kp, report)
+
+    @torch.inference_mode()
+    def network_pass(
+        self, u: Tensor, P: Tensor, conf: Tensor | None = None, options: RefineOptions | None = None
+    ) -> Tensor:
+        """The network alone (no definition keeping, no gate): undistorted (N, 2, 17, 2) and (N, 2, 3, 4)
+        -> (N, 17, 3) mm float64 on the CPU, chunk by chunk on the refiner's device."""
+        opts = options or self.options
         N = u.shape[0]
         # page-locked results on a GPU: copies into ordinary (pageable) memory run at a tenth of the speed
-        host = dict(dtype=torch.float64, pin_memory=self.device.type == "cuda")
-        out = SampleResult(
-            torch.empty(N, NUM_JOINTS, 3, **host),
-            torch.empty(N, NUM_JOINTS, **host),
-            torch.empty(N, NUM_JOINTS, 3, **host),
-        )
-        for i in range(0, N, self.chunk):  # results go straight into the outputs: no concatenation
+        out = torch.empty(N, NUM_JOINTS, 3, dtype=torch.float64, pin_memory=self.device.type == "cuda")
+        P = torch.as_tensor(P).expand(N, 2, 3, 4)
+        for i in range(0, N, self.chunk):  # results go straight into the output: no concatenation
             sl = slice(i, i + self.chunk)
             # moved in their own dtype (float32 input: half the bytes), then made float64 there
-            r = self._refine_chunk(
-                *(None if t is None else t[sl].to(self.device).double() for t in (u, P, c)), opts
-            )
-            out.poses[sl], out.uncertainty[sl], out.triangulated[sl] = r.poses, r.uncertainty, r.triangulated
+            part = (None if t is None else t[sl].to(self.device).double() for t in (u, P, conf))
+            out[sl] = self._refine_chunk(*part, opts)
         return out
 
     def _refine_family(self, kind: str, inputs: tuple, opts: RefineOptions) -> SampleResult:
         """Refine poses (already under the root rule) that follow error family ``kind``: ``inputs`` are
         u (B, 2, J, 2), P (B, 2, 3, 4), baseline (B,), scale (B, 2) and conf (B, 2, J) or None."""
         u, P, baseline, scale, conf = inputs
+        ev_conf = None
+        if conf is not None and opts.conf_evidence == "binary":
+            ev_conf = (conf >= CONF_THRESHOLD).to(conf.dtype)
+        elif conf is not None and opts.conf_evidence == "ones":
+            ev_conf = torch.ones_like(conf)
         model = self.error_models.get(kind) or next(iter(self.error_models.values()))
         level = model.default_level if opts.start_sigma is None else opts.start_sigma
         profile = model.joint_profile() if opts.noise_profile is None else np.asarray(opts.noise_profile)
@@ -217,35 +213,42 @@ class Refiner:
             model,
             conf=conf,
             profile=self.conditioning.root_profile(torch.as_tensor(profile).to(u)),
+            evidence_conf=ev_conf,
         )
 
-    def _refine_chunk(self, u: Tensor, P: Tensor, conf: Tensor | None, opts: RefineOptions) -> SampleResult:
+    def _refine_chunk(self, u: Tensor, P: Tensor, conf: Tensor | None, opts: RefineOptions) -> Tensor:
+        """(B, 17, 3) network output for one chunk, each error family at its own start level."""
         u, conf = self.conditioning.root_input(u, conf)
         scale = pose_scale_px(u)
         stereo = stereo_mask(u, P, opts.noise_kind, scale)
         inputs = (u, P, camera_baseline(P), scale, conf)
-        out = None
+        out = torch.full((u.shape[0], NUM_JOINTS, 3), float("nan"), dtype=u.dtype, device=u.device)
         for kind, mask in ((STEREO, stereo), (PER_VIEW, ~stereo)):
-            n = int(mask.sum())
-            if n == len(mask):  # all of one family: no copies
+            if mask.all():  # all of one family: no copies
                 r = self._refine_family(kind, inputs, opts)
-                out = [r.poses, r.uncertainty, r.triangulated]
+                out, tri = r.poses, r.triangulated
                 break
-            if n == 0:
-                continue
-            r = self._refine_family(kind, tuple(None if t is None else t[mask] for t in inputs), opts)
-            if out is None:
-                out = [
-                    torch.full((u.shape[0], *t.shape[1:]), float("nan"), dtype=t.dtype, device=t.device)
-                    for t in (r.poses, r.uncertainty, r.triangulated)
-                ]
-            for o, t in zip(out, (r.poses, r.uncertainty, r.triangulated)):
-                o[mask] = t.to(o.dtype)
+            if mask.any():
+                r = self._refine_family(kind, tuple(None if t is None else t[mask] for t in inputs), opts)
+                out[mask] = r.poses.to(out.dtype)
+        else:
+            tri = triangulate(u, P, conf)
         # a joint no view pair can triangulate stays NaN (never a silent guess)
-        tri_nan = ~torch.isfinite(out[2]).all(-1)
-        out[0][tri_nan] = float("nan")
-        out[1][tri_nan] = float("nan")
-        return SampleResult(*out)
+        out[~torch.isfinite(tri).all(-1)] = float("nan")
+        return out
+
+
+def _chunked(fn, a: Tensor, P: Tensor, c: Tensor | None, chunk: int) -> Tensor:
+    """``fn(a, P, c)`` chunk by chunk in float64 on the CPU: a cheap geometric step over all frames."""
+    parts = [
+        fn(
+            a[i : i + chunk].double(),
+            P[i : i + chunk].double(),
+            None if c is None else c[i : i + chunk].double(),
+        )
+        for i in range(0, a.shape[0], chunk)
+    ]
+    return torch.cat(parts) if parts else fn(a.double(), P.double(), c)
 
 
 def _check_inputs(

@@ -7,9 +7,19 @@ import argparse
 
 from binopose.data.presets import FAMILY_CHOICES
 from binopose.errors import BinoposeError
+from binopose.refine_options import CONF_EVIDENCE, DEFINITIONS, GATES, RefineOptions
 
 #: RefineOptions fields set from the command line (``binopose.refiner.RefineOptions``)
-SAMPLING = ("steps", "hypotheses", "aggregate", "start_sigma", "noise_kind")
+SAMPLING = (
+    "steps",
+    "hypotheses",
+    "aggregate",
+    "start_sigma",
+    "noise_kind",
+    "definitions",
+    "conf_evidence",
+    "gate",
+)
 
 
 def add_refiner_options(p: argparse.ArgumentParser) -> None:
@@ -45,6 +55,28 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
         choices=FAMILY_CHOICES,
         help="2D error family of the input (default: auto, from the reprojection residual)",
     )
+    g.add_argument(
+        "--definitions",
+        default=RefineOptions.definitions,
+        choices=DEFINITIONS,
+        help="keep the detector's joint definitions (default), or convert to the model's training "
+        "definitions (Human3.6M-like; for benchmarks whose ground truth uses them)",
+    )
+    g.add_argument(
+        "--gate",
+        default=RefineOptions.gate,
+        choices=GATES,
+        help="how far the network's correction is taken: shrunk toward triangulation by the input's own "
+        "evidence (lcb: only as far as that evidence is significant; mean: as far as it estimates; off: "
+        "all of it). Default %(default)s; docs/RESULTS.md, 'Do no harm'",
+    )
+    g.add_argument(
+        "--conf-evidence",
+        default=RefineOptions.conf_evidence,
+        choices=CONF_EVIDENCE,
+        help="how detector confidences reach the network (it was trained on 1): 1/0 at 0.5, raw, or ones "
+        "(triangulation always uses them as weights; default %(default)s)",
+    )
 
 
 def refiner_settings(args: argparse.Namespace) -> dict:
@@ -53,7 +85,11 @@ def refiner_settings(args: argparse.Namespace) -> dict:
         raise BinoposeError("--steps and --hypotheses must be at least 1")
     if args.start_sigma is not None and not 0 < args.start_sigma < 100:
         raise BinoposeError(f"--start-sigma must be a positive noise level, got {args.start_sigma}")
-    return {"device": args.device, "compile": args.compile, **{k: getattr(args, k) for k in SAMPLING}}
+    return {
+        "device": args.device,
+        "compile": args.compile,
+        **{k: getattr(args, k) for k in SAMPLING},
+    }
 
 
 def lift_refiner_fields(args: argparse.Namespace) -> dict:

@@ -83,8 +83,18 @@ class StereoBenchmark:
         return torch.tensor(P, dtype=dtype)
 
     def blind(self) -> StereoBenchmark:
-        """The same frames without their ground truth (what a method may see)."""
-        return replace(self, kp2d_gt=None, kp3d_gt=None)
+        """The same frames as a method may see them: no ground truth, no whole-file 2D error statistics
+        (a protocol passes what it allows separately) and no labels (subject and action read "?")."""
+        unknown = np.full(len(self), "?")
+        return replace(
+            self,
+            kp2d_gt=None,
+            kp3d_gt=None,
+            pred2d_err_mean_px=None,
+            pred2d_err_scale_px=None,
+            subject=unknown,
+            action=unknown,
+        )
 
     def subset(self, index: np.ndarray) -> StereoBenchmark:
         def take(a: np.ndarray | None) -> np.ndarray | None:

@@ -49,6 +49,7 @@ def ddim_sample(
     conf: Tensor | None = None,
     X_in: Tensor | None = None,
     profile: Tensor | None = None,
+    evidence_conf: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Run the deterministic sampler over the noise levels ``sigmas`` (decreasing, last = 0).
 
@@ -57,6 +58,8 @@ def ddim_sample(
         u: (B, 2, J, 2) input 2D (bias removed). P: (B, 2, 3, 4). baseline: (B,). scale_px: (B, 2).
         X_in: the input's triangulation (B, J, 3) if the caller has it already.
         profile: (B, J) or (J,) relative 2D noise size per joint (:meth:`ErrorModel2D.joint_profile`).
+        conf: (B, 2, J) triangulation weights (0 = missing). evidence_conf: the confidences the network
+            sees (None: ``conf``).
     Returns:
         x0: (B, J, 3) and log_std: (B, J) of the last call.
     """
@@ -65,18 +68,20 @@ def ddim_sample(
     centroid = torch.nanmean(X_in, dim=1, keepdim=True).expand_as(X_in)
     X_t = _fill_missing(X_in, centroid)
     u_t = u
+    ev_conf = conf if evidence_conf is None else evidence_conf
     x0 = log_std = None
     for i, s in enumerate(sigmas[:-1]):
         if i > 0:
-            X_t = _fill_missing(triangulate(u_t, P), X_t)
-        ev = evidence_features(u_t, X_t, P, scale_px, conf, profile)
+            X_t = _fill_missing(triangulate(u_t, P, conf), X_t)
+        ev = evidence_features(u_t, X_t, P, scale_px, ev_conf, profile)
         sig = torch.full_like(baseline, s)
         x0, log_std = denoise(X_t, sig, baseline, ev)
         x0 = x0.to(u.dtype)
         s_next = sigmas[i + 1]
         if s_next > 0:
             u0 = project(x0, P)
-            u_t = u0 + (s_next / s) * (torch.nan_to_num(u_t) - u0)
+            # a missing keypoint stays missing (NaN, weight 0): it is never pixel (0, 0)
+            u_t = u0 + (s_next / s) * (u_t - u0)
     return x0, log_std
 
 
@@ -94,6 +99,7 @@ def refine_2d(
     conf: Tensor | None = None,
     gen: torch.Generator | None = None,
     profile: Tensor | None = None,
+    evidence_conf: Tensor | None = None,
 ) -> SampleResult:
     """Refine (B, 2, J, 2) 2D input: K = len(sigmas) - 1 steps, H hypotheses, aggregated.
     ``profile``: (J,) or (B, J) relative 2D noise size per joint (None: the error model's, if any)."""
@@ -103,7 +109,18 @@ def refine_2d(
     if profile is not None:
         profile = torch.as_tensor(profile).to(u).expand(u.shape[0], u.shape[2])
     if hypotheses <= 1:
-        x0, log_std = ddim_sample(denoise, u, P, baseline, scale_px, sigmas, conf, X_in=tri, profile=profile)
+        x0, log_std = ddim_sample(
+            denoise,
+            u,
+            P,
+            baseline,
+            scale_px,
+            sigmas,
+            conf,
+            X_in=tri,
+            profile=profile,
+            evidence_conf=evidence_conf,
+        )
         return SampleResult(x0, torch.exp(log_std).to(x0.dtype) * 1000.0, tri)
     if error_model is None:
         raise ValueError("hypotheses > 1 needs an error model to draw the perturbations from")
@@ -126,6 +143,7 @@ def refine_2d(
         sig_h,
         None if conf is None else rep(conf),
         profile=None if profile is None else rep(profile),
+        evidence_conf=None if evidence_conf is None else rep(evidence_conf),
     )
     x0 = x0.view(B, H, *x0.shape[1:])
     if aggregate == "mean":

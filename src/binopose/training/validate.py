@@ -88,7 +88,7 @@ def level_table(refiner: Refiner, batch: CleanBatch, model: ErrorModel2D, seed: 
         base = float((tri[ok] - batch.X[ok]).norm(dim=-1).mean())
         for j, s in enumerate(START_LEVELS):
             opts = dataclasses.replace(refiner.options, noise_kind=model.name, start_sigma=s)
-            poses = refiner.refine(u[ok], batch.P[ok], options=opts).poses
+            poses = refiner.network_pass(u[ok], batch.P[ok], None, opts)  # the network, no gate
             out[i, j] = float((poses - batch.X[ok]).norm(dim=-1).mean()) / base
     return out
 

@@ -194,13 +194,10 @@ def lift(
                 uv[ok].float(), P, conf[ok].float()
             )  # uv: undistorted
             X[ok] = res.poses.detach().double()
-            unc[ok] = res.uncertainty.detach().double()
-        info.update(
-            refined=True,
-            refined_frames=int(ok.sum()),
-            refine_s=time.perf_counter() - t1,
-            uncertainty="refiner hypothesis spread (triangulation residual where not refined)",
-        )
+            unc[ok] = reprojection_uncertainty(X[ok], uv[ok], P, float(rig.left.K[0, 0]))
+            if res.gate is not None:
+                info["gate"] = asdict(res.gate)
+        info.update(refined=True, refined_frames=int(ok.sum()), refine_s=time.perf_counter() - t1)
     X = X.numpy()
     if cfg.smooth == "oneeuro":
         if not fps:

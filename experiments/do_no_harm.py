@@ -1,0 +1,129 @@
+"""Does the default refinement ever make poses worse than triangulation of the same input? (issue 15)
+
+    .venv/bin/python experiments/do_no_harm.py [--out experiments/results/do_no_harm.json]
+
+For MHAD (all frames) and the Stacked-Hourglass development file (held-out subject S8 only), under the
+raw, cross-subject and official protocols, scores triangulation and four refiners on the same 2D input
+(the refiner's default bias for that protocol, ``binopose.evaluate.default_bias``; start level and
+noise profile as ``binopose eval`` sets them): ``v5`` (the network's output as shipped until
+2026-12-03: model definitions, no gate), ``keep`` (definitions kept,
+:func:`binopose.offsets.keep_definitions`), ``gate`` (keep + the Stein-risk gate,
+:mod:`binopose.guard`) and ``gate-lcb`` (the gate at the 90 % lower bound of the risk reduction). All
+four come from one network pass per fold (the two gates share their probes). The rule these numbers
+decide was committed before the code (git log: "Pre-registered 2026-12-03 09:14 / 09:16 / 10:33 UTC").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from binopose.data.benchmark import load_benchmark, protocol_folds
+from binopose.evaluate import default_bias, dualdiff_inputs, triangulation_method
+from binopose.geometry import triangulate
+from binopose.guard import LCB_Z, gate
+from binopose.io_utils import atomic_write_json
+from binopose.metrics import pose_metrics
+from binopose.offsets import keep_definitions
+from binopose.refiner import Refiner
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+FILES = {
+    "mhad": (DATA / "mhad_stereo_test.npz", None),
+    "sh_s8": (DATA / "h36m_sh_train" / "h36m_sh_stereo_train.npz", "S8"),
+}
+PROTOCOLS = ("raw", "cross-subject", "official")
+VARIANTS = ("v5", "keep", "gate", "gate-lcb")
+METRICS = ("mpjpe_mm", "mpjpe_rel_mm", "pa_mpjpe_mm")
+
+
+def folds_for(bench, protocol: str, subject: str | None) -> list:
+    """(test frames, stats) pairs: every fold, or only the held-out subject's frames."""
+    out = []
+    for f in protocol_folds(bench, protocol):
+        idx = f.test_index if subject is None else f.test_index[bench.subject[f.test_index] == subject]
+        if len(idx):
+            out.append((idx, f.stats))
+    return out
+
+
+def variants(refiner: Refiner, bench, stats, bias: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Every variant's (n, 17, 3) poses for one fold, from one network pass, and the gates' reports."""
+    kp, P, opts = dualdiff_inputs(refiner, bench, stats, bias, True, "auto")
+    u = torch.from_numpy(kp)
+    T = triangulate(u, P)
+    F = refiner.network_pass(u, P, None, opts)
+    kept = torch.from_numpy(keep_definitions(F.numpy(), T.numpy()))
+
+    def probe(uu: torch.Tensor) -> torch.Tensor:
+        Fp = refiner.network_pass(uu, P, None, opts)
+        return torch.from_numpy(keep_definitions(Fp.numpy(), triangulate(uu, P).numpy()))
+
+    out, reports = {"v5": F.numpy(), "keep": kept.numpy()}, {}
+    for name, z in (("gate", 0.0), ("gate-lcb", LCB_Z)):  # the same seed: the same probes
+        poses, report = gate(probe, u, P, T, kept, z=z)
+        out[name], reports[name] = poses.numpy(), report.__dict__
+    return out, reports
+
+
+def _metrics(pred: np.ndarray, gt: np.ndarray) -> dict:
+    m = pose_metrics(pred, gt)
+    return {k: round(m[k], 2) for k in METRICS}
+
+
+def run() -> dict:
+    base = Refiner.load()
+    table: dict = {}
+    for name, (path, subject) in FILES.items():
+        if not path.exists():
+            print(f"skip {name}: {path} not found")
+            continue
+        bench = load_benchmark(path)
+        for protocol in PROTOCOLS:
+            t0 = time.perf_counter()
+            folds = folds_for(bench, protocol, subject)
+            bias = default_bias("dualdiff", protocol)
+            idx = np.concatenate([i for i, _ in folds])
+            tri_m = triangulation_method(bias=bias)
+            tri = np.concatenate([tri_m(bench.subset(i).blind(), st) for i, st in folds])
+            runs = [variants(base, bench.subset(i).blind(), st, bias) for i, st in folds]
+            gt = bench.kp3d_gt[idx]
+            row = {"bias": bias, "frames": len(idx), "triangulate": _metrics(tri, gt)}
+            for v in VARIANTS:
+                row[v] = _metrics(np.concatenate([r[0][v] for r in runs]), gt)
+            row["gates"] = [r[1] for r in runs]
+            row["seconds"] = round(time.perf_counter() - t0, 1)
+            table[f"{name}/{protocol}"] = row
+            print(name, protocol, json.dumps(row), flush=True)
+    return table
+
+
+def harmed(table: dict, variant: str) -> list[str]:
+    return [
+        f"{cell}:{m}"
+        for cell, row in table.items()
+        for m in METRICS
+        if row[variant][m] > row["triangulate"][m]
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "do_no_harm.json"))
+    args = ap.parse_args()
+    table = run()
+    summary = {v: harmed(table, v) for v in VARIANTS}
+    for v, cells in summary.items():
+        mean = np.mean([row[v]["mpjpe_mm"] for row in table.values()])
+        print(f"{v}: {len(cells)} harmed cells, mean MPJPE {mean:.2f}: {cells}")
+    atomic_write_json(args.out, {"table": table, "harmed": summary})
+
+
+if __name__ == "__main__":
+    main()

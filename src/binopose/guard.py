@@ -1,0 +1,143 @@
+"""Do no harm: a refiner's correction is kept only as far as the input's own evidence supports it.
+
+Two steps after the network, both per input (a recording, or the frames one benchmark fold predicts),
+neither with any ground truth or test statistics:
+
+1. **Keep the detector's joint definitions** (:func:`binopose.offsets.keep_definitions`): the part of
+   the correction that every frame gets, in the body's own frame (a pelvis moved to the hips' midpoint,
+   a head moved up), is the refiner's training definitions, not noise; it is taken out.
+2. **Shrink toward triangulation by Stein's unbiased risk estimate** (:func:`sure_shrinkage`): the output
+   is ``T + alpha * Delta`` (``T`` the triangulation, ``Delta`` the kept correction). For 2D noise with
+   covariance Sigma, Stein's lemma gives the change of the expected squared 3D error against ``T``
+   without knowing the truth,
+
+       r(alpha) = alpha^2 * sum ||Delta||^2 + 2 * alpha * sum tr(J_Delta Sigma J_T^T),
+
+   (Stein 1981; Eldar 2009 for estimates of a transformed mean), minimised by
+   ``alpha = clip(-D / Q, 0, 1)``. The trace ``D`` is estimated with random 2D probes drawn from Sigma
+   (finite differences of the refiner and of triangulation). Sigma is the input's *independent* 2D
+   noise per joint, measured from its own triangulation residual (:func:`independent_noise_var`): two
+   views leave one degree of freedom per joint. Noise shared by both views (stereo-aware detectors)
+   leaves no residual, so it cannot be seen, and such input gets ``alpha ~ 0``: triangulation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from binopose.data.noise import pose_scale_px
+from binopose.geometry import project, triangulate
+
+#: relative size of the random 2D probes (the finite-difference step, in units of the noise's own size)
+PROBE_SCALE = 0.5
+#: standard errors of caution of the "lcb" gate: a one-sided 90 % lower bound of the risk reduction
+LCB_Z = 1.2816
+#: confidence below which a joint is left out of the residual statistics
+MIN_CONF = 0.5
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """What the gate found for one input: the shrinkage, and the evidence it rests on."""
+
+    alpha: float  # 0: triangulation, 1: the (definition-keeping) refiner
+    noise_rel: float  # estimated independent 2D noise, rms per coordinate, fraction of the person's size
+    risk_change_mm2: float  # estimated change of the mean squared joint error against triangulation
+    frames: int
+
+
+def independent_noise_var(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None = None) -> Tensor:
+    """Per-joint variance of the independent 2D noise, per image coordinate, relative to the person's
+    size: the mean over frames of the squared reprojection residual of the triangulation ``T``, summed
+    over both views and both coordinates (linear triangulation fits 3 of the 4 numbers, so that sum
+    estimates one coordinate's variance).
+
+    Args:
+        u: (N, 2, J, 2) px. P: (N, 2, 3, 4). T: (N, J, 3) mm. conf: optional (N, 2, J).
+    Returns:
+        (J,) float64 (0 where no frame has the joint in both views).
+    """
+    scale = pose_scale_px(u)
+    r = (u - project(T, P)) / scale[:, :, None, None]
+    ss = r.pow(2).sum((1, 3))  # (N, J)
+    ok = torch.isfinite(ss)
+    if conf is not None:
+        ok &= (conf >= MIN_CONF).all(1)
+    n = ok.sum(0).clamp_min(1)
+    return torch.where(ok, ss, 0.0).sum(0).double() / n
+
+
+def sure_shrinkage(
+    delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float, z: float = 0.0
+) -> tuple[float, float]:
+    """The shrinkage alpha in [0, 1] minimising Stein's risk estimate, and that minimum (mm^2 per joint).
+
+    Args:
+        delta: (N, J, 3) the correction against triangulation.
+        d_delta, d_tri: (P * N, J, 3) the change of the correction and of the triangulation under P
+            rounds of 2D probes of ``probe_scale`` times the noise (stacked round after round).
+        z: take the risk reduction at its one-sided lower confidence bound, ``z`` standard errors
+            below the estimate (frames as independent samples; 0: the estimate itself).
+    """
+    N = delta.shape[0]
+    ok = torch.isfinite(delta).all(-1)
+    okp = torch.isfinite(d_delta).all(-1) & torch.isfinite(d_tri).all(-1)
+    rounds = max(1, d_delta.shape[0] // max(1, N))
+    per = torch.where(okp[..., None], d_delta * d_tri, 0.0).sum((-1, -2)) / probe_scale**2
+    D_n = per.view(rounds, -1).mean(0)  # (N,) each frame's Stein term
+    Q = float(torch.where(ok[..., None], delta, 0.0).pow(2).sum())
+    D = float(D_n.sum()) + z * float(D_n.std() * N**0.5 if N > 1 else 0.0)
+    if Q <= 0:
+        return 0.0, 0.0
+    alpha = float(np.clip(-D / Q, 0.0, 1.0))
+    n = max(1, int(ok.sum()))
+    return alpha, (alpha**2 * Q + 2 * alpha * float(D_n.sum())) / n
+
+
+def probe_count(frames: int) -> int:
+    """Random probes per frame: enough that a short input's estimate is not one draw (>= 256 draws)."""
+    return int(min(8, max(1, -(-256 // max(1, frames)))))
+
+
+def gate(
+    refine: Callable[[Tensor], Tensor],
+    u: Tensor,
+    P: Tensor,
+    T: Tensor,
+    kept: Tensor,
+    conf: Tensor | None = None,
+    seed: int = 0,
+    z: float = 0.0,
+) -> tuple[Tensor, GateReport]:
+    """Shrink a refiner's (definition-keeping) output toward triangulation (module docstring).
+
+    Args:
+        refine: (N, 2, J, 2) 2D -> (N, J, 3) refined poses with its definitions kept, the same function
+            that produced ``kept`` (it is called again on probed input).
+        u: (N, 2, J, 2) px. P: (N, 2, 3, 4). T: (N, J, 3) the triangulation of ``u`` (with ``conf``).
+        kept: (N, J, 3) ``refine(u)``. conf: optional (N, 2, J) confidences.
+        z: standard errors of caution (:func:`sure_shrinkage`; :data:`LCB_Z` for a 90 % bound).
+    Returns:
+        (N, J, 3) ``T + alpha * (kept - T)``, and the report.
+    """
+    var = independent_noise_var(u, P, T, conf)
+    noise_rel = float(var.mean().sqrt())
+    if noise_rel <= 0 or len(u) == 0:
+        return T.clone(), GateReport(0.0, noise_rel, 0.0, len(u))
+    gen = torch.Generator().manual_seed(seed)
+    scale = pose_scale_px(u)
+    sd = var.sqrt().to(u)[None, None, :, None] * scale[:, :, None, None]
+    d_delta, d_tri = [], []
+    for _ in range(probe_count(len(u))):
+        step = torch.randn(u.shape, generator=gen, dtype=u.dtype) * sd * PROBE_SCALE
+        T_p = triangulate(u + step, P, conf)
+        d_tri.append(T_p - T)
+        d_delta.append((refine(u + step) - kept) - (T_p - T))
+    delta = kept - T
+    alpha, risk = sure_shrinkage(delta, torch.cat(d_delta), torch.cat(d_tri), PROBE_SCALE, z)
+    return T + alpha * delta, GateReport(alpha, noise_rel, risk, len(u))

@@ -1,0 +1,70 @@
+"""How one call of :meth:`binopose.refiner.Refiner.refine` refines: sampling, the start level, and how
+far the result may move from triangulation. The refiner itself never changes between calls."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from binopose.errors import BinoposeError
+
+#: what refinement does with joint definitions: keep the detector's, or convert to the model's training data's
+DEFINITIONS = ("keep", "model")
+#: how detector confidences reach the network: 1 / 0 at CONF_THRESHOLD, raw, or always 1 (as trained)
+CONF_EVIDENCE = ("binary", "raw", "ones")
+#: the do-no-harm gate (binopose.guard): off, the risk estimate, or its 90 % lower confidence bound
+GATES = ("off", "mean", "lcb")
+CONF_THRESHOLD = 0.5
+#: the most hypotheses per pose: each chunk of poses is held that many times over
+MAX_HYPOTHESES = 32
+#: the most sampling steps (a schedule has 100 by default; more than its own steps adds nothing)
+MAX_STEPS = 1000
+
+
+@dataclass(frozen=True)
+class RefineOptions:
+    """How one call refines (the model stays as loaded)."""
+
+    steps: int = 1
+    hypotheses: int = 1
+    aggregate: str = "mean"
+    start_sigma: float | None = None  # start level (None: each error family's ``default_level``)
+    noise_kind: str = "auto"  # which error family the input follows: auto, stereo, per-view
+    # (17,) relative 2D error size per joint (None: the family's)
+    noise_profile: tuple[float, ...] | None = None
+    definitions: str = "keep"  # keep the detector's joint definitions, or "model": the training data's
+    gate: str = "lcb"  # shrink the correction toward triangulation by the input's own evidence (GATES)
+    conf_evidence: str = "ones"  # how confidences reach the network (CONF_EVIDENCE; rule of 10:33 UTC)
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.hypotheses <= MAX_HYPOTHESES and 1 <= self.steps <= MAX_STEPS):
+            raise BinoposeError(
+                f"hypotheses must be in 1..{MAX_HYPOTHESES} (memory grows with it) and steps in "
+                f"1..{MAX_STEPS}, got {self.hypotheses} and {self.steps}"
+            )
+        for name, allowed in (
+            ("definitions", DEFINITIONS),
+            ("conf_evidence", CONF_EVIDENCE),
+            ("gate", GATES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise BinoposeError(
+                    f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
+        if self.noise_profile is not None:  # a tuple of floats: frozen and exact (float64)
+            object.__setattr__(self, "noise_profile", tuple(float(x) for x in self.noise_profile))
+
+
+_SETTINGS = {"chunk", "net_chunk", "device", "precision", "compile"}
+
+
+def split_settings(settings: dict) -> tuple[RefineOptions, dict]:
+    """Keyword arguments -> (:class:`RefineOptions` from its fields and ``options``, the refiner's own
+    settings: device, precision, compile, chunk, net_chunk)."""
+    names = {f.name for f in dataclasses.fields(RefineOptions)}
+    unknown = set(settings) - names - _SETTINGS - {"options"}
+    if unknown:
+        raise TypeError(f"unknown refiner setting(s) {sorted(unknown)}")
+    opts = settings.get("options") or RefineOptions()
+    opts = dataclasses.replace(opts, **{k: v for k, v in settings.items() if k in names})
+    return opts, {k: v for k, v in settings.items() if k in _SETTINGS}

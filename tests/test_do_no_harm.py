@@ -1,0 +1,142 @@
+"""Issue 15: the default refinement must not make a pose worse than triangulation of the same input.
+
+The shipped model on synthetic stereo views: exact 2D, another joint-definition convention,
+confidences below 1, missing keypoints; the Stein-risk gate (binopose.guard) against known noise; the
+benchmark view a method gets (no labels, no whole-file statistics); coverage in the metrics."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from helpers import stereo_views
+
+from binopose.data.benchmark import StereoBenchmark
+from binopose.geometry import project, triangulate
+from binopose.guard import sure_shrinkage
+from binopose.metrics import pose_metrics
+from binopose.offsets import apply_body_offsets, body_frames
+from binopose.refiner import RefineOptions, Refiner
+
+N = 200
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Refiner:
+    return Refiner.load()
+
+
+def _err(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).norm(dim=-1).nanmean())
+
+
+def test_exact_2d_comes_back_unchanged(shipped):
+    X, P, u = stereo_views(N, seed=1)
+    res = shipped.refine(u, P)
+    assert _err(res.poses, X) < 1.0  # mm; the network alone moves such poses by several mm
+    assert res.gate is not None and res.gate.alpha < 0.05
+    assert _err(shipped.network_pass(u, P), X) > 2.0  # what the gate protects against
+
+
+def _systematic(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(17,) mm: the length of each joint's mean error in the true body frame (a moved definition)."""
+    R = body_frames(truth)
+    return np.linalg.norm(np.einsum("nij,nki->nkj", R, pred - truth).mean(0), axis=-1)
+
+
+def test_another_joint_convention_is_kept(shipped):
+    """Input whose hips, pelvis and head sit where another dataset puts them: the refiner keeps that
+    convention (no systematic body-frame shift beyond triangulation's own), unless asked to convert."""
+    X, P, _ = stereo_views(N, seed=2)
+    offsets = np.zeros((17, 3))
+    offsets[[2, 3]] = [[-30, 0, 0], [30, 0, 0]]  # wider hips
+    offsets[6] = [0, 0, -50]  # a lower pelvis
+    offsets[9] = [0, 10, 40]  # a higher head
+    X_other = apply_body_offsets(X.numpy(), offsets)
+    u = project(torch.from_numpy(X_other), P)
+    u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(0), dtype=u.dtype) * 4.0
+    base = _systematic(triangulate(u, P).numpy(), X_other)
+    for gate in ("off", "mean", "lcb"):
+        kept = shipped.refine(u, P, options=RefineOptions(gate=gate)).poses.numpy()
+        assert (_systematic(kept, X_other) - base).max() < 6.0, gate
+    converted = shipped.refine(u, P, options=RefineOptions(definitions="model", gate="off")).poses.numpy()
+    assert (_systematic(converted, X_other) - base).max() > 15.0
+
+
+def test_confidence_below_one_changes_nothing(shipped):
+    """A uniform confidence of 0.9 leaves triangulation unchanged, so it must leave refinement unchanged
+    too (the network was trained on confidence 1)."""
+    X, P, u = stereo_views(64, seed=3)
+    u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(1), dtype=u.dtype) * 3.0
+    opts = RefineOptions(gate="off", conf_evidence="ones")
+    base = shipped.refine(u, P, options=opts).poses
+    for evidence in ("ones", "binary"):
+        o = replace(opts, conf_evidence=evidence)
+        assert torch.allclose(shipped.refine(u, P, torch.full((64, 2, 17), 0.9), o).poses, base, atol=1e-6)
+    raw_opts = replace(opts, conf_evidence="raw")
+    raw = shipped.refine(u, P, torch.full((64, 2, 17), 0.7), raw_opts).poses
+    assert _err(raw, base) > 1.0  # the untrained input, fed raw, moves the poses
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3])
+def test_a_missing_keypoint_does_not_spoil_the_rest(shipped, steps):
+    X, P, u = stereo_views(32, seed=4)
+    u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(2), dtype=u.dtype) * 3.0
+    opts = RefineOptions(steps=steps)
+    full = shipped.network_pass(u, P, None, opts)
+    gap = u.clone()
+    gap[:, 1, 15] = float("nan")  # the left wrist missing in the right view
+    conf = torch.ones(32, 2, 17)
+    conf[:, 1, 15] = 0
+    out = shipped.network_pass(gap, P, conf, opts)
+    others = [j for j in range(17) if j != 15]
+    assert torch.isfinite(out[:, others]).all()
+    assert _err(out[:, others], full[:, others]) < 25.0  # mm; pixel (0, 0) at step 2 gave metres
+
+
+def test_sure_shrinkage_recovers_the_best_blend():
+    """Linear toy: the truth is 0, triangulation T = noise, a denoiser that removes a known share c of
+    it (Delta = -c * noise, J_Delta = -c): the risk-optimal blend of T and T + Delta is alpha = 1 when
+    the correction is exact and shrinks when the correction also adds its own error."""
+    gen = torch.Generator().manual_seed(0)
+    n = torch.randn(4000, 17, 3, generator=gen, dtype=torch.float64)
+    for c, extra in ((1.0, 0.0), (0.5, 0.0), (0.5, 1.0)):
+        wild = torch.randn(n.shape, generator=gen, dtype=torch.float64) * extra
+        delta = -c * n + wild
+        z = torch.randn(n.shape, generator=gen, dtype=torch.float64) * 0.5  # probes
+        alpha, _ = sure_shrinkage(delta, -c * z, z, 0.5)
+        # oracle: argmin E||T + a Delta||^2 = -E[T.Delta] / E[Delta^2]
+        best = float(-(n * delta).sum() / delta.pow(2).sum())
+        assert abs(alpha - min(max(best, 0), 1)) < 0.05, (c, extra, alpha, best)
+
+
+def test_blind_drops_labels_and_file_statistics():
+    n = 3
+    bench = StereoBenchmark(
+        "x.npz",
+        np.zeros((n, 2, 17, 2)),
+        np.tile(np.eye(3), (n, 2, 1, 1)),
+        np.tile(np.eye(3), (n, 1, 1)),
+        np.zeros((n, 3)),
+        np.ones(n),
+        np.zeros((n, 2, 17, 2)),
+        np.zeros((n, 17, 3)),
+        np.array(["S1", "S2", "S1"]),
+        np.array(["walk"] * n),
+        np.zeros((2, 17, 2)),
+        np.ones((2, 17, 2)),
+    )
+    b = bench.blind()
+    assert b.kp2d_gt is None and b.kp3d_gt is None
+    assert b.pred2d_err_mean_px is None and b.pred2d_err_scale_px is None
+    assert set(b.subject) == {"?"} and set(b.action) == {"?"}
+
+
+def test_coverage_counts_given_up_joints():
+    X, P, u = stereo_views(10, seed=5)
+    pred = triangulate(u, P).numpy()
+    pred[:5, 9] = np.nan  # a method that gives up on the head in half the frames
+    m = pose_metrics(pred, X.numpy())
+    assert m["coverage"] == pytest.approx(1 - 5 / 170)
