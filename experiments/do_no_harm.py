@@ -61,9 +61,9 @@ def variants(refiner: Refiner, bench, stats, bias: str) -> tuple[dict[str, np.nd
     F = refiner.network_pass(u, P, None, opts)
     kept = torch.from_numpy(keep_definitions(F.numpy(), T.numpy()))
 
-    def probe(uu: torch.Tensor) -> torch.Tensor:
+    def probe(uu: torch.Tensor, T_uu: torch.Tensor) -> torch.Tensor:
         Fp = refiner.network_pass(uu, P, None, opts)
-        return torch.from_numpy(keep_definitions(Fp.numpy(), triangulate(uu, P).numpy()))
+        return torch.from_numpy(keep_definitions(Fp.numpy(), T_uu.numpy()))
 
     out, reports = {"v5": F.numpy(), "keep": kept.numpy()}, {}
     for name, z in (("gate", 0.0), ("gate-lcb", LCB_Z)):  # the same seed: the same probes

@@ -105,7 +105,7 @@ def probe_count(frames: int) -> int:
 
 
 def gate(
-    refine: Callable[[Tensor], Tensor],
+    refine: Callable[[Tensor, Tensor], Tensor],
     u: Tensor,
     P: Tensor,
     T: Tensor,
@@ -117,8 +117,9 @@ def gate(
     """Shrink a refiner's (definition-keeping) output toward triangulation (module docstring).
 
     Args:
-        refine: (N, 2, J, 2) 2D -> (N, J, 3) refined poses with its definitions kept, the same function
-            that produced ``kept`` (it is called again on probed input).
+        refine: (2D (N, 2, J, 2), its triangulation (N, J, 3)) -> (N, J, 3) refined poses with its
+            definitions kept, the same function that produced ``kept`` (called again on probed input,
+            with the probed input's triangulation, which the gate has computed already).
         u: (N, 2, J, 2) px. P: (N, 2, 3, 4). T: (N, J, 3) the triangulation of ``u`` (with ``conf``).
         kept: (N, J, 3) ``refine(u)``. conf: optional (N, 2, J) confidences.
         z: standard errors of caution (:func:`sure_shrinkage`; :data:`LCB_Z` for a 90 % bound).
@@ -137,7 +138,7 @@ def gate(
         step = torch.randn(u.shape, generator=gen, dtype=u.dtype) * sd * PROBE_SCALE
         T_p = triangulate(u + step, P, conf)
         d_tri.append(T_p - T)
-        d_delta.append((refine(u + step) - kept) - (T_p - T))
+        d_delta.append((refine(u + step, T_p) - kept) - (T_p - T))
     delta = kept - T
     alpha, risk = sure_shrinkage(delta, torch.cat(d_delta), torch.cat(d_tri), PROBE_SCALE, z)
     return T + alpha * delta, GateReport(alpha, noise_rel, risk, len(u))

@@ -165,9 +165,8 @@ class Refiner:
 
         poses, report = refined(u, T), None
         if opts.gate != "off":
-            probe = lambda uu: refined(uu, triangulate(uu, P, c))  # noqa: E731
             z = LCB_Z if opts.gate == "lcb" else 0.0
-            poses, report = gate(probe, u.double(), P.double(), T, poses, c, z=z)
+            poses, report = gate(refined, u.double(), P.double(), T, poses, c, z=z)
         kp = _chunked(lambda X, PP, _: project(X, PP), poses, P, None, self.chunk)
         return RefineResult(poses, T, kp, report)
 
