@@ -61,7 +61,13 @@ NEVER: dict[str, tuple[str, ...]] = {
         "binopose.diffusion",
         "binopose.training",
     ),
-    "binopose.video": ("binopose.cli", "binopose.training", "binopose.calibrate", "binopose.selfcal", "binopose.live"),
+    "binopose.video": (
+        "binopose.cli",
+        "binopose.training",
+        "binopose.calibrate",
+        "binopose.selfcal",
+        "binopose.live",
+    ),
     "binopose.formats": (
         *HEAVY,
         "binopose.cli",

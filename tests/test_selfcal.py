@@ -167,67 +167,27 @@ def test_focal_refinement_refused_when_not_identifiable(scene):
         calibrate_from_keypoints(kp, None, rig.left, rig.right, SelfCalConfig(refine_focal=True))
 
 
-def test_run_finds_the_offset_when_none_is_given(tmp_path, monkeypatch, capsys):
-    """`binopose run` without --offset: detect, synchronise with the rig, print it, and use it."""
-    import cv2
-
-    import binopose.video.detect
-    from binopose.viz import reproject
-
-    n, size, shift = 12, (64, 48), 2
-    K0 = np.array([[40.0, 0, 31.5], [0, 40.0, 23.5], [0, 0, 1]])
-    a = np.radians(20)
-    R = np.array([[np.cos(a), 0, -np.sin(a)], [0, 1, 0], [np.sin(a), 0, np.cos(a)]])
-    rig = StereoRig(Camera("L", size, K0), Camera("R", size, K0, R=R, t=-R @ np.array([1500.0, 0, 0])))
-    X = _walk(n + shift, seed=4) - np.array([750.0, 0, 0])  # centred between the cameras
-    uv = reproject(X, rig)  # (n + 2, 2, 17, 2): time 0..n+1
-    per_view = [uv[:n, 0], uv[shift:, 1]]  # left frame i = time i, right frame j = time j + 2: offset -2
-    for name in ("left", "right"):
-        w = cv2.VideoWriter(str(tmp_path / f"{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
-        for i in range(n):
-            # the right video is 5 levels brighter: not the same media as the left (binopose run refuses that)
-            w.write(np.full((size[1], size[0], 3), 10 + 20 * i + 5 * (name == "right"), np.uint8))
-        w.release()
-    views = iter(range(100))
-
-    class Fake:
-        name = "fake"
-
-        def __init__(self) -> None:
-            self.uv = per_view[next(views) % 2]
-
-        def detect(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return self.uv[int(round((img.mean() - 10) / 20))].copy(), np.ones(17)
-
-    monkeypatch.setattr(binopose.video.detect, "make_detector", lambda *a, **k: Fake())
-    save_rig(rig, tmp_path / "rig.toml", units="mm")
-    d = str(tmp_path)
-    argv = ["run", "--left", f"{d}/left.mp4", "--right", f"{d}/right.mp4", "--rig", f"{d}/rig.toml"]
-    rc = main([*argv, "--out", f"{d}/o", "--no-refine", "--no-viz", "--quiet"])
-    out = capsys.readouterr().out
-    assert rc == 0 and "synchronisation: offset -2 frames" in out, out
-    assert '"offset": -2' in (tmp_path / "o" / "summary.json").read_text()
-
-
-def _coded_video(path, n: int, size: tuple[int, int]) -> None:
-    """Frame i is one colour: blue = i % 12, green = i // 12 (read back by the fake detector)."""
+def _coded_video(path, n: int, size: tuple[int, int], red: int = 128) -> None:
+    """Frame i is one colour: blue = i % 12, green = i // 12 (read back by :func:`_fake_detectors`);
+    ``red`` tells two videos apart (binopose refuses the same media as both cameras)."""
     import cv2
 
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
     for i in range(n):
-        w.write(np.full((size[1], size[0], 3), (10 + 20 * (i % 12), 10 + 20 * (i // 12), 128), np.uint8))
+        w.write(np.full((size[1], size[0], 3), (10 + 20 * (i % 12), 10 + 20 * (i // 12), red), np.uint8))
     w.release()
 
 
-def test_calibrate_from_two_videos(tmp_path, monkeypatch, capsys):
-    """`calibrate --from-poses --left A --right B`: detect, synchronise (no rig: essential matrix), calibrate."""
+def _write_pair(tmp_path, n: int, size: tuple[int, int]) -> None:
+    _coded_video(tmp_path / "left.mp4", n, size, red=128)
+    _coded_video(tmp_path / "right.mp4", n, size, red=100)
+
+
+def _fake_detectors(monkeypatch, per_view: list) -> None:
+    """Detectors that read the frame index off a coded frame and return that view's known keypoints
+    (the first detector made serves the left view, the second the right)."""
     import binopose.video.detect
 
-    rig, n = _rig(), 90
-    uv = _views(_walk(n + 3, seed=2), rig, noise=0.5, seed=2)
-    per_view = [uv[:n, 0], uv[3:, 1]]  # right frame j = time j + 3: offset -3
-    for name in ("left", "right"):
-        _coded_video(tmp_path / f"{name}.mp4", n, rig.left.size)
     views = iter(range(100))
 
     class Fake:
@@ -241,6 +201,40 @@ def test_calibrate_from_two_videos(tmp_path, monkeypatch, capsys):
             return self.uv[int(round(b)) + 12 * int(round(g))].copy(), np.ones(17)
 
     monkeypatch.setattr(binopose.video.detect, "make_detector", lambda *a, **k: Fake())
+
+
+def test_run_finds_the_offset_when_none_is_given(tmp_path, monkeypatch, capsys):
+    """`binopose run` without --offset: detect, synchronise with the rig, print it, and use it."""
+
+    from binopose.viz import reproject
+
+    n, size, shift = 12, (64, 48), 2
+    K0 = np.array([[40.0, 0, 31.5], [0, 40.0, 23.5], [0, 0, 1]])
+    a = np.radians(20)
+    R = np.array([[np.cos(a), 0, -np.sin(a)], [0, 1, 0], [np.sin(a), 0, np.cos(a)]])
+    rig = StereoRig(Camera("L", size, K0), Camera("R", size, K0, R=R, t=-R @ np.array([1500.0, 0, 0])))
+    X = _walk(n + shift, seed=4) - np.array([750.0, 0, 0])  # centred between the cameras
+    uv = reproject(X, rig)  # (n + 2, 2, 17, 2): time 0..n+1
+    per_view = [uv[:n, 0], uv[shift:, 1]]  # left frame i = time i, right frame j = time j + 2: offset -2
+    _write_pair(tmp_path, n, size)
+    _fake_detectors(monkeypatch, per_view)
+    save_rig(rig, tmp_path / "rig.toml", units="mm")
+    d = str(tmp_path)
+    argv = ["run", "--left", f"{d}/left.mp4", "--right", f"{d}/right.mp4", "--rig", f"{d}/rig.toml"]
+    rc = main([*argv, "--out", f"{d}/o", "--no-refine", "--no-viz", "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "synchronisation: offset -2 frames" in out, out
+    assert '"offset": -2' in (tmp_path / "o" / "summary.json").read_text()
+
+
+def test_calibrate_from_two_videos(tmp_path, monkeypatch, capsys):
+    """`calibrate --from-poses --left A --right B`: detect, synchronise (no rig: essential matrix), calibrate."""
+
+    rig, n = _rig(), 90
+    uv = _views(_walk(n + 3, seed=2), rig, noise=0.5, seed=2)
+    per_view = [uv[:n, 0], uv[3:, 1]]  # right frame j = time j + 3: offset -3
+    _write_pair(tmp_path, n, rig.left.size)
+    _fake_detectors(monkeypatch, per_view)
     save_rig(rig, tmp_path / "cams.toml")
     d = str(tmp_path)
     argv = ["calibrate", "--from-poses", "--left", f"{d}/left.mp4", "--right", f"{d}/right.mp4"]

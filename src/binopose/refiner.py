@@ -50,8 +50,6 @@ class CompileError(BinoposeError):
     """``torch.compile`` does not work on this machine."""
 
 
-
-
 @dataclass(frozen=True)
 class RefineResult:
     poses: Tensor  # (N, 17, 3) mm, left camera frame

@@ -30,12 +30,13 @@ def detect_videos(
     rig: StereoRig | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """MediaPipe joints of every frame pair at offset 0: (N, 2, 17, 2) pixels and (N, 2, 17) confidences.
-    With ``rig``, the image sizes are checked against it first."""
+    The two media must differ; with ``rig``, their image sizes are checked against it first."""
     from binopose.video.detect import make_detector
     from binopose.video.media import open_media
-    from binopose.video.pair_detection import check_sizes, detect_pair
+    from binopose.video.pair_detection import check_distinct, check_sizes, detect_pair
 
     src_l, src_r = open_media(left, None), open_media(right, None)
+    check_distinct(src_l, src_r)  # one video given twice cannot be calibrated or synchronised
     if rig is not None:
         check_sizes(src_l, src_r, rig)
     dets = (make_detector(), make_detector())

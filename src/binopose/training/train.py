@@ -252,7 +252,16 @@ def _save_model(run: Run, folder: Path, models: list[ErrorModel2D]) -> None:
 
 
 def train(cfg: TrainConfig, progress: bool = True) -> Path:
-    """Train (or resume) a model; returns the model folder."""
+    """Train (or resume) a model; returns the model folder. The process's torch thread count (which
+    ``cfg.threads`` may set) is put back afterwards, so an in-process caller's arithmetic is unchanged."""
+    threads = torch.get_num_threads()
+    try:
+        return _train(cfg, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: TrainConfig, progress: bool) -> Path:
     run = setup(cfg)
     bar = tqdm(
         total=cfg.steps,
