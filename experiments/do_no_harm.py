@@ -113,6 +113,57 @@ def harmed(table: dict, variant: str) -> list[str]:
     ]
 
 
+LABELS = {
+    "triangulate": "triangulation",
+    "v5": "v5 (model definitions, no gate)",
+    "keep": "definitions kept, no gate",
+    "gate": "kept + gate (mean)",
+    "gate-lcb": "**default**: kept + gate (lcb)",
+}
+
+
+def markdown(table: dict) -> str:
+    """docs/RESULTS.md's table: one row per file/protocol cell, MPJPE / rel / PA per variant; a refiner's
+    cell is in italics where any of its three metrics is worse than triangulation's."""
+    names = list(LABELS)
+    lines = [
+        "| file / protocol | frames | " + " | ".join(LABELS.values()) + " |",
+        "|---|---:|" + "---|" * len(names),
+    ]
+    for cell, row in table.items():
+        tri = row["triangulate"]
+        vals = []
+        for v in names:
+            text = " / ".join(f"{row[v][m]:.2f}" for m in METRICS)
+            worse = v != "triangulate" and any(row[v][m] > tri[m] for m in METRICS)
+            vals.append(f"*{text}*" if worse else text)
+        lines.append(f"| {cell} | {row['frames']} | " + " | ".join(vals) + " |")
+    return "\n".join(lines)
+
+
+def plot(table: dict, path: Path) -> None:
+    """Bar chart of MPJPE per cell and variant (docs/img/do_no_harm.png)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells, names = list(table), list(LABELS)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    w = 0.8 / len(names)
+    for k, v in enumerate(names):
+        xs = np.arange(len(cells)) + (k - (len(names) - 1) / 2) * w
+        ax.bar(xs, [table[c][v]["mpjpe_mm"] for c in cells], w, label=LABELS[v].replace("*", ""))
+    ax.set_xticks(np.arange(len(cells)), cells, rotation=15)
+    ax.set_ylabel("MPJPE (mm)")
+    ax.set_title("Refinement against triangulation of the same input (shipped model)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "do_no_harm.json"))
@@ -123,6 +174,7 @@ def main() -> None:
         mean = np.mean([row[v]["mpjpe_mm"] for row in table.values()])
         print(f"{v}: {len(cells)} harmed cells, mean MPJPE {mean:.2f}: {cells}")
     atomic_write_json(args.out, {"table": table, "harmed": summary})
+    plot(table, ROOT / "docs" / "img" / "do_no_harm.png")
 
 
 if __name__ == "__main__":

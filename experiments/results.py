@@ -98,6 +98,12 @@ ROWS: list[tuple[str, Path, str]] = [
     ("sh_dd_official_none", SH, "--method dualdiff --protocol official --bias none"),
     ("sh_dd_official_calbias", SH, "--method dualdiff --protocol official --bias calibrated"),
 ]
+# The rows below record the refiner as shipped until 2026-12-03 (v5 behaviour: the network's joint
+# definitions, no do-no-harm gate, detector confidences as evidence). Since then the defaults keep the
+# detector's definitions and gate the correction (issue 15; ``do_no_harm`` below), so every refining row
+# pins the old options to stay reproducible. The defaults' own table comes from experiments/do_no_harm.py.
+V5 = "--definitions model --gate off --conf-evidence raw"
+ROWS = [(n, d, f"{a} {V5}" if "dualdiff" in a else a) for n, d, a in ROWS]
 ABLATIONS = ("base", "no_zemb", "no_basel", "loss2d", "noise3d", "no_profile", "no_hiproot", "no_defoffset")
 
 
@@ -114,7 +120,7 @@ def ablation_rows() -> list[tuple[str, Path, str]]:
                     (
                         f"ablation_{a}_{tag}",
                         data,
-                        f"--method dualdiff --model {model.relative_to(ROOT)} {extra}",
+                        f"--method dualdiff --model {model.relative_to(ROOT)} {extra} {V5}",
                     )
                 )
     return rows
@@ -341,6 +347,15 @@ def subject_line(r: dict | None, key: str) -> str:
     return ", ".join(f"{s} {m[key]:.2f}" for s, m in r["per_subject"].items())
 
 
+def no_harm_table() -> str:
+    path = OUT / "do_no_harm.json"
+    if not path.exists():
+        return "(experiments/results/do_no_harm.json not found: run experiments/do_no_harm.py)"
+    from do_no_harm import markdown  # experiments/do_no_harm.py
+
+    return markdown(json.loads(path.read_text())["table"])
+
+
 def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
     rows = dict(rows)
     rows["released_dualdiff"] = released_row()
@@ -357,6 +372,13 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
         "pelvis-relative, PA after similarity Procrustes. Default model: `src/binopose/assets/default_model` "
         "(see [MODEL_CARD.md](MODEL_CARD.md)).\n",
         commentary.get("summary", ""),
+        "## The default refinement: do no harm (issue 15)\n",
+        "`python experiments/do_no_harm.py` (all MHAD frames; SH held-out subject S8 only; each protocol's "
+        "default bias; one network pass per fold). Cells: MPJPE / MPJPE-rel / PA-MPJPE; *italics*: worse "
+        "than triangulation of the same input on at least one metric.\n",
+        "![do no harm](img/do_no_harm.png)\n",
+        no_harm_table(),
+        "\n" + commentary.get("no_harm", ""),
         "## Guarding against overfitting to MHAD\n",
         commentary.get("guard", ""),
         "## MHAD, official protocol (test-set 2D statistics: for comparison with the paper only)\n",
