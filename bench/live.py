@@ -51,7 +51,15 @@ class Collect:
 
 
 def live_run(
-    a: dict, rig, refine: bool, smooth: str, scale: float, every: bool, loop: int, parallel: bool = False
+    a: dict,
+    rig,
+    refine: bool,
+    smooth: str,
+    scale: float,
+    every: bool,
+    loop: int,
+    parallel: bool = False,
+    running: bool = True,
 ) -> tuple[dict, Collect]:
     from binopose.live.lifter import LiveConfig
     from binopose.live.session import Limits, run_live
@@ -60,7 +68,11 @@ def live_run(
     from binopose.video.pipeline import LiftConfig
 
     cfg = LiveConfig(
-        lift=LiftConfig(refine=refine, smooth=smooth), det_scale=scale, fps=60.0, parallel=parallel
+        lift=LiftConfig(refine=refine, smooth=smooth),
+        det_scale=scale,
+        fps=60.0,
+        parallel=parallel,
+        running_evidence=running,
     )
     sink = Collect()
     s = run_live(
@@ -181,11 +193,15 @@ def cpu_costs(a: dict, rig, n: int = 30) -> dict:
     from binopose.viz import reproject
 
     uv = reproject(ref[:1], rig)[0]
-    for refine in (False, True):
-        cfg = LiveConfig(lift=LiftConfig(refine=refine, smooth="oneeuro"), fps=60.0)
+    for key, refine, running in (
+        ("False", False, True),
+        ("True", True, True),
+        ("True_each_frame_alone", True, False),
+    ):
+        cfg = LiveConfig(lift=LiftConfig(refine=refine, smooth="oneeuro"), fps=60.0, running_evidence=running)
         lifter = LiveLifter(rig, (Fixed(uv[0]), Fixed(uv[1])), cfg)
         frames = [Frame(i, i / 60, 0.0, None) for i in range(n + 1)]
-        out[f"lift_pair_refine_{refine}"] = _cpu_per_call(lambda f, lf=lifter: lf(f, f), frames)
+        out[f"lift_pair_refine_{key}"] = _cpu_per_call(lambda f, lf=lifter: lf(f, f), frames)
     return {k: round(v * 1e3, 2) for k, v in out.items()}  # ms
 
 
@@ -239,6 +255,8 @@ def jitter_table(a: dict, rig, ref: np.ndarray) -> list[dict]:
             for fc, beta in ((1.0, 0.02), (2.0, 0.005), (2.0, 0.02), (4.0, 0.01)):
                 Y = one_euro_causal(X, 60.0, fc, beta)
                 rows.append(_row("live, every frame", refine, f"oneeuro (causal) {fc} Hz, b={beta}", Y, ref))
+    _, sink = live_run(a, rig, True, "none", 1.0, True, 1, running=False)  # each frame judged alone
+    rows.append(_row("live, every frame, each frame alone", True, "none", np.asarray(sink.poses, float), ref))
     return rows
 
 

@@ -15,9 +15,9 @@ from helpers import stereo_views
 
 from binopose.data.benchmark import StereoBenchmark
 from binopose.geometry import project, triangulate
-from binopose.guard import sure_shrinkage
+from binopose.guard import MIN_FRAMES, RunningEvidence, sure_shrinkage
 from binopose.metrics import pose_metrics
-from binopose.offsets import apply_body_offsets, body_frames
+from binopose.offsets import apply_body_offsets, body_corrections, body_frames
 from binopose.refiner import RefineOptions, Refiner
 
 N = 200
@@ -140,3 +140,31 @@ def test_coverage_counts_given_up_joints():
     pred[:5, 9] = np.nan  # a method that gives up on the head in half the frames
     m = pose_metrics(pred, X.numpy())
     assert m["coverage"] == pytest.approx(1 - 5 / 170)
+
+
+def test_running_evidence_in_one_call_equals_the_offline_refinement(shipped):
+    """A live session's evidence object fed a whole recording at once judges it exactly as refine() does."""
+    X, P, u = stereo_views(60, seed=5)
+    u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(1), dtype=u.dtype) * 3.0
+    offline = shipped.refine(u, P)
+    running = shipped.refine(u, P, evidence=RunningEvidence())
+    torch.testing.assert_close(running.poses, offline.poses, rtol=0, atol=1e-9)
+    assert running.gate.alpha == pytest.approx(offline.gate.alpha, abs=1e-12)
+
+
+def test_running_evidence_frame_by_frame():
+    """Frame by frame: triangulation until MIN_FRAMES frames are in, then the window's shrinkage; the
+    window never holds more than its size; the body-fixed offset is the window's mean, not one frame's."""
+    shipped = Refiner.load()
+    X, P, u = stereo_views(30, seed=6)
+    u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(2), dtype=u.dtype) * 6.0
+    ev = RunningEvidence(window=20)
+    outs = [shipped.refine(u[i : i + 1], P[i : i + 1], evidence=ev) for i in range(len(u))]
+    for r in outs[: MIN_FRAMES - 1]:
+        torch.testing.assert_close(r.poses, r.triangulated)
+        assert r.gate.alpha == 0.0
+    assert [r.gate.frames for r in outs[-3:]] == [20, 20, 20]
+    assert len(ev._d) == len(ev._res) == len(ev._terms) == 20
+    F = shipped.network_pass(u[-20:], P[-20:])
+    d = body_corrections(F.numpy(), triangulate(u[-20:], P[-20:]).numpy())[1]
+    np.testing.assert_allclose(ev._older, d[:-1].sum(0), atol=0.01)  # float32 network, batch of 1 vs 20  # the window before the last frame

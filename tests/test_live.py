@@ -291,3 +291,15 @@ def test_cli_live_with_mediapipe(clip, tmp_path):
     assert X.shape == (4, 17, 3) and np.nanmean(np.linalg.norm(X - ref[:4], axis=-1)) < 80.0
     s = json.loads(Path(summary).read_text())
     assert s["poses"] == 4 and s["settings"]["refine"] is False and s["latency_ms"]["median"] > 0
+
+
+def test_recording_evidence_option_reaches_the_lifter():
+    from binopose.cli import build_parser
+    from binopose.cli.live import _config
+
+    args = build_parser().parse_args(["live", "--left", "a.mp4", "--right", "b.mp4", "--rig", "r.toml"])
+    assert _config(args).running_evidence is False  # the pre-registered rule kept each frame alone
+    args = build_parser().parse_args(
+        ["live", "--left", "a.mp4", "--right", "b.mp4", "--rig", "r.toml", "--recording-evidence"]
+    )
+    assert _config(args).running_evidence is True

@@ -23,8 +23,9 @@ neither with any ground truth or test statistics:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -32,6 +33,7 @@ from torch import Tensor
 
 from binopose.data.noise import pose_scale_px
 from binopose.geometry import project, triangulate
+from binopose.offsets import KEEP_PRIOR_FRAMES, body_corrections, remove_body_offset
 
 #: relative size of the random 2D probes (the finite-difference step, in units of the noise's own size)
 PROBE_SCALE = 0.5
@@ -39,6 +41,9 @@ PROBE_SCALE = 0.5
 LCB_Z = 1.2816
 #: confidence below which a joint is left out of the residual statistics
 MIN_CONF = 0.5
+#: frames of evidence a running input (binopose live) keeps, and how many it needs before it corrects
+WINDOW_FRAMES = 300
+MIN_FRAMES = 10
 
 
 @dataclass(frozen=True)
@@ -62,14 +67,46 @@ def independent_noise_var(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None =
     Returns:
         (J,) float64 (0 where no frame has the joint in both views).
     """
+    ss, ok = residual_terms(u, P, T, conf)
+    return ss.sum(0).double() / ok.sum(0).clamp_min(1)
+
+
+def residual_terms(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """(N, J) each frame's squared relative reprojection residual (0 where not counted) and (N, J) where
+    it counts (:func:`independent_noise_var`)."""
     scale = pose_scale_px(u)
     r = (u - project(T, P)) / scale[:, :, None, None]
     ss = r.pow(2).sum((1, 3))  # (N, J)
     ok = torch.isfinite(ss)
     if conf is not None:
         ok &= (conf >= MIN_CONF).all(1)
-    n = ok.sum(0).clamp_min(1)
-    return torch.where(ok, ss, 0.0).sum(0).double() / n
+    return torch.where(ok, ss, 0.0), ok
+
+
+def stein_terms(delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float) -> tuple[Tensor, Tensor]:
+    """Each frame's two terms of Stein's risk estimate: (N,) ``sum ||Delta_n||^2`` and (N,) the trace
+    term ``D_n`` (mean over the probe rounds), from the correction ``delta`` (N, J, 3) and the probes'
+    ``d_delta``, ``d_tri`` (P * N, J, 3; :func:`sure_shrinkage`). Joints that are not finite count 0."""
+    N = delta.shape[0]
+    ok = torch.isfinite(delta).all(-1)
+    okp = torch.isfinite(d_delta).all(-1) & torch.isfinite(d_tri).all(-1)
+    rounds = max(1, d_delta.shape[0] // max(1, N))
+    per = torch.where(okp[..., None], d_delta * d_tri, 0.0).sum((-1, -2)) / probe_scale**2
+    Q_n = torch.where(ok[..., None], delta, 0.0).pow(2).sum((-1, -2))
+    return Q_n, per.view(rounds, -1).mean(0)
+
+
+def shrinkage(Q_n: Tensor, D_n: Tensor, joints: int, z: float = 0.0) -> tuple[float, float]:
+    """alpha in [0, 1] minimising ``alpha^2 Q + 2 alpha D`` over the frames' terms (:func:`stein_terms`),
+    with ``D`` taken ``z`` standard errors toward caution; and that minimum per joint (mm^2) over the
+    ``joints`` finite joints."""
+    N = len(D_n)
+    Q = float(Q_n.sum())
+    D = float(D_n.sum()) + z * float(D_n.std() * N**0.5 if N > 1 else 0.0)
+    if Q <= 0:
+        return 0.0, 0.0
+    alpha = float(np.clip(-D / Q, 0.0, 1.0))
+    return alpha, (alpha**2 * Q + 2 * alpha * float(D_n.sum())) / max(1, joints)
 
 
 def sure_shrinkage(
@@ -84,19 +121,8 @@ def sure_shrinkage(
         z: take the risk reduction at its one-sided lower confidence bound, ``z`` standard errors
             below the estimate (frames as independent samples; 0: the estimate itself).
     """
-    N = delta.shape[0]
-    ok = torch.isfinite(delta).all(-1)
-    okp = torch.isfinite(d_delta).all(-1) & torch.isfinite(d_tri).all(-1)
-    rounds = max(1, d_delta.shape[0] // max(1, N))
-    per = torch.where(okp[..., None], d_delta * d_tri, 0.0).sum((-1, -2)) / probe_scale**2
-    D_n = per.view(rounds, -1).mean(0)  # (N,) each frame's Stein term
-    Q = float(torch.where(ok[..., None], delta, 0.0).pow(2).sum())
-    D = float(D_n.sum()) + z * float(D_n.std() * N**0.5 if N > 1 else 0.0)
-    if Q <= 0:
-        return 0.0, 0.0
-    alpha = float(np.clip(-D / Q, 0.0, 1.0))
-    n = max(1, int(ok.sum()))
-    return alpha, (alpha**2 * Q + 2 * alpha * float(D_n.sum())) / n
+    Q_n, D_n = stein_terms(delta, d_delta, d_tri, probe_scale)
+    return shrinkage(Q_n, D_n, int(torch.isfinite(delta).all(-1).sum()), z)
 
 
 def probe_count(frames: int) -> int:
@@ -130,15 +156,105 @@ def gate(
     noise_rel = float(var.mean().sqrt())
     if noise_rel <= 0 or len(u) == 0:
         return T.clone(), GateReport(0.0, noise_rel, 0.0, len(u))
+    Q_n, D_n = probe_terms(refine, u, P, T, kept, conf, var, probe_count(len(u)), seed)
+    delta = kept - T
+    alpha, risk = shrinkage(Q_n, D_n, int(torch.isfinite(delta).all(-1).sum()), z)
+    return T + alpha * delta, GateReport(alpha, noise_rel, risk, len(u))
+
+
+def probe_terms(
+    refine: Callable[[Tensor, Tensor], Tensor],
+    u: Tensor,
+    P: Tensor,
+    T: Tensor,
+    kept: Tensor,
+    conf: Tensor | None,
+    var: Tensor,
+    rounds: int,
+    seed: int = 0,
+) -> tuple[Tensor, Tensor]:
+    """Each frame's Stein terms (:func:`stein_terms`) from ``rounds`` rounds of random 2D probes of the
+    per-joint relative noise variance ``var`` (:func:`independent_noise_var`); arguments as :func:`gate`."""
     gen = torch.Generator().manual_seed(seed)
     scale = pose_scale_px(u)
     sd = var.sqrt().to(u)[None, None, :, None] * scale[:, :, None, None]
     d_delta, d_tri = [], []
-    for _ in range(probe_count(len(u))):
+    for _ in range(rounds):
         step = torch.randn(u.shape, generator=gen, dtype=u.dtype) * sd * PROBE_SCALE
         T_p = triangulate(u + step, P, conf)
         d_tri.append(T_p - T)
         d_delta.append((refine(u + step, T_p) - kept) - (T_p - T))
-    delta = kept - T
-    alpha, risk = sure_shrinkage(delta, torch.cat(d_delta), torch.cat(d_tri), PROBE_SCALE, z)
-    return T + alpha * delta, GateReport(alpha, noise_rel, risk, len(u))
+    return stein_terms(kept - T, torch.cat(d_delta), torch.cat(d_tri), PROBE_SCALE)
+
+
+@dataclass
+class RunningEvidence:
+    """The per-recording evidence of :func:`gate` and :func:`binopose.offsets.keep_definitions` for input
+    that arrives a frame at a time (``binopose live``): the body-frame corrections, the triangulation
+    residuals and the gate's per-frame Stein terms of the last ``window`` frames, so that each new frame
+    is judged as part of its recording instead of alone. Until ``min_frames`` frames are in, the gate
+    returns triangulation. One object per recording; not thread-safe."""
+
+    window: int = WINDOW_FRAMES
+    min_frames: int = MIN_FRAMES
+    seed: int = 0
+    _d: deque = field(default_factory=deque, repr=False)  # (17, 3) body-frame corrections
+    _res: deque = field(default_factory=deque, repr=False)  # ((J,) squared residuals, (J,) counted)
+    _terms: deque = field(default_factory=deque, repr=False)  # (Q_n, D_n, finite joints)
+    _older: np.ndarray | float = field(default=0.0, repr=False)  # summed corrections before this call
+    _older_n: int = field(default=0, repr=False)
+    _calls: int = 0
+
+    def _push(self, q: deque, items) -> None:
+        q.extend(items)
+        while len(q) > self.window:
+            q.popleft()
+
+    def keep(self, refined: np.ndarray, triangulated: np.ndarray) -> np.ndarray:
+        """:func:`keep_definitions` of the new frames with the mean correction of the whole window."""
+        R, d, ok = body_corrections(refined, triangulated)
+        self._push(self._d, d)
+        older = list(self._d)[: len(self._d) - len(d)]
+        self._older = np.sum(older, 0) if older else np.zeros(d.shape[1:])
+        self._older_n = len(older)
+        return self._remove(refined, R, d, ok)
+
+    def keep_fixed(self, refined: np.ndarray, triangulated: np.ndarray) -> np.ndarray:
+        """As :meth:`keep` for other values of the same new frames (the gate's probes), without adding
+        them to the evidence: the offset is the window's older frames' and these frames' mean."""
+        return self._remove(refined, *body_corrections(refined, triangulated))
+
+    def _remove(self, refined: np.ndarray, R: np.ndarray, d: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        n = self._older_n + len(d)
+        if n == 0:
+            return np.array(refined, np.float64)
+        s = (self._older + d.sum(0)) / (n + KEEP_PRIOR_FRAMES)
+        return remove_body_offset(refined, R, s, ok)
+
+    def gate(
+        self,
+        refine: Callable[[Tensor, Tensor], Tensor],
+        u: Tensor,
+        P: Tensor,
+        T: Tensor,
+        kept: Tensor,
+        conf: Tensor | None = None,
+        z: float = 0.0,
+    ) -> tuple[Tensor, GateReport]:
+        """:func:`gate` of the new frames, with the noise level and the shrinkage from the window."""
+        ss, ok = residual_terms(u, P, T, conf)
+        self._push(self._res, zip(ss, ok))
+        var = torch.stack([r for r, _ in self._res]).sum(0).double()
+        var = var / torch.stack([c for _, c in self._res]).sum(0).clamp_min(1)
+        noise_rel = float(var.mean().sqrt())
+        if noise_rel <= 0 or len(u) == 0:
+            return T.clone(), GateReport(0.0, noise_rel, 0.0, len(self._res))
+        rounds = probe_count(len(self._terms) + len(u))
+        Q_n, D_n = probe_terms(refine, u, P, T, kept, conf, var, rounds, self.seed + self._calls)
+        self._calls += 1
+        joints = torch.isfinite(kept - T).all(-1).sum(-1)
+        self._push(self._terms, zip(Q_n.tolist(), D_n.tolist(), joints.tolist()))
+        n = len(self._terms)
+        Q, D, J = (torch.tensor(c, dtype=torch.float64) for c in zip(*self._terms))
+        alpha, risk = shrinkage(Q, D, int(J.sum()), z) if n >= self.min_frames else (0.0, 0.0)
+        return T + alpha * (kept - T), GateReport(alpha, noise_rel, risk, n)

@@ -71,16 +71,31 @@ def keep_definitions(
         (N, 17, 3) mm; frames where either input has a NaN joint are returned unchanged.
     """
     F = np.asarray(refined, np.float64)
+    R, d, ok = body_corrections(F, triangulated)
+    if not ok.any():
+        return F.copy()
+    n = float(ok.sum())
+    return remove_body_offset(F, R, d.mean(0) * n / (n + prior_frames), ok)
+
+
+def body_corrections(refined: np.ndarray, triangulated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The correction in each refined pose's body frame (:func:`keep_definitions`): body frames R
+    (M, 3, 3), corrections d = R^T (refined - triangulated) (M, 17, 3) of the M frames where both inputs
+    are finite, and that (N,) mask."""
+    F = np.asarray(refined, np.float64)
     T = np.asarray(triangulated, np.float64)
     if F.shape != T.shape or F.ndim != 3 or F.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"keep_definitions: expected two (N, 17, 3) arrays, got {F.shape} and {T.shape}")
     ok = np.isfinite(F).all((1, 2)) & np.isfinite(T).all((1, 2))
     if not ok.any():
-        return F.copy()
+        return np.zeros((0, 3, 3)), np.zeros((0, NUM_JOINTS, 3)), ok
     R = body_frames(F[ok], up_from="hips")
-    d = np.einsum("nij,nki->nkj", R, F[ok] - T[ok])  # R^T (F - T) per joint
-    n = float(ok.sum())
-    s = d.mean(0) * n / (n + prior_frames)
-    out = F.copy()
-    out[ok] = F[ok] - np.einsum("nij,kj->nki", R, s)
+    return R, np.einsum("nij,nki->nkj", R, F[ok] - T[ok]), ok  # R^T (F - T) per joint
+
+
+def remove_body_offset(refined: np.ndarray, R: np.ndarray, s: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """``refined`` (N, 17, 3) with the body-fixed offset ``s`` (17, 3) taken out of the frames ``ok``,
+    turned by their body frames ``R`` (M, 3, 3) (:func:`body_corrections`)."""
+    out = np.array(refined, np.float64)
+    out[ok] = out[ok] - np.einsum("nij,kj->nki", R, s)
     return out

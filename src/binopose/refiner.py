@@ -30,7 +30,7 @@ from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.geometry.rig import StereoRig
 from binopose.geometry.stereo import camera_baseline
-from binopose.guard import LCB_Z, GateReport, gate
+from binopose.guard import LCB_Z, GateReport, RunningEvidence, gate
 from binopose.offsets import keep_definitions
 from binopose.refine_options import CONF_THRESHOLD, RefineOptions, split_settings
 from binopose.skeleton import NUM_JOINTS
@@ -136,6 +136,7 @@ class Refiner:
         cameras: StereoRig | Tensor | np.ndarray,
         conf: Tensor | np.ndarray | None = None,
         options: RefineOptions | None = None,
+        evidence: RunningEvidence | None = None,
     ) -> RefineResult:
         """Refine stereo 2D keypoints (one input: a recording, or any set of frames judged together).
 
@@ -147,6 +148,8 @@ class Refiner:
                 left camera frame (mm).
             conf: optional (N, 2, 17) confidences (0 = missing).
             options: this call's options (None: the refiner's ``options``).
+            evidence: for a recording that arrives a few frames per call (live): the definitions and
+                the gate are then judged over the frames this object has seen, not over this call's.
         Returns:
             :class:`RefineResult`: poses (N, 17, 3) mm, the triangulation of the same input, the refined
             2D keypoints (N, 2, 17, 2), and what the do-no-harm gate found.
@@ -155,16 +158,24 @@ class Refiner:
         opts = options or self.options
         T = _chunked(lambda a, PP, cc: triangulate(a, PP, cc), u, P, c, self.chunk)
 
+        keep = opts.definitions == "keep"
+        z = LCB_Z if opts.gate == "lcb" else 0.0
+
         def refined(uu: Tensor, T_uu: Tensor) -> Tensor:
             F = self.network_pass(uu, P, c, opts)
-            if opts.definitions == "keep":
-                F = torch.from_numpy(keep_definitions(F.numpy(), T_uu.numpy()))
-            return F
+            if keep and evidence is not None:
+                return torch.from_numpy(evidence.keep_fixed(F.numpy(), T_uu.numpy()))
+            return torch.from_numpy(keep_definitions(F.numpy(), T_uu.numpy())) if keep else F
 
-        poses, report = refined(u, T), None
-        if opts.gate != "off":
-            z = LCB_Z if opts.gate == "lcb" else 0.0
-            poses, report = gate(refined, u.double(), P.double(), T, poses, c, z=z)
+        if evidence is None:
+            poses, report = refined(u, T), None
+            if opts.gate != "off":
+                poses, report = gate(refined, u.double(), P.double(), T, poses, c, z=z)
+        else:
+            F = self.network_pass(u, P, c, opts)
+            poses, report = torch.from_numpy(evidence.keep(F.numpy(), T.numpy())) if keep else F, None
+            if opts.gate != "off":
+                poses, report = evidence.gate(refined, u.double(), P.double(), T, poses, c, z=z)
         kp = _chunked(lambda X, PP, _: project(X, PP), poses, P, None, self.chunk)
         return RefineResult(poses, T, kp, report)
 

@@ -53,6 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="detect the two views at the same time on two threads (MediaPipe releases the GIL)",
     )
     p.add_argument(
+        "--recording-evidence",
+        action="store_true",
+        help="judge each frame's refinement (joint definitions, do-no-harm gate) with the last 300 frames' "
+        "evidence instead of the frame alone; about 2.6x cheaper once 300 frames are in (docs/LIVE.md)",
+    )
+    p.add_argument(
         "--model-complexity",
         type=int,
         default=1,
@@ -172,7 +178,11 @@ def _config(args: argparse.Namespace) -> object:
         lr_fix=not args.no_lr_fix,
     )
     return LiveConfig(
-        lift=lift, det_scale=args.det_scale, fps=args.fps or 30.0, parallel=args.parallel_detect
+        lift=lift,
+        det_scale=args.det_scale,
+        fps=args.fps or 30.0,
+        parallel=args.parallel_detect,
+        running_evidence=args.recording_evidence,
     )
 
 

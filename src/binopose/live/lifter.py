@@ -12,6 +12,7 @@ import torch
 from binopose.errors import BinoposeError
 from binopose.geometry.camera import project
 from binopose.geometry.rig import StereoRig
+from binopose.guard import RunningEvidence
 from binopose.io import Keypoints2D
 from binopose.live.sources import Frame
 from binopose.smoothing import OneEuro
@@ -25,6 +26,8 @@ class LiveConfig:
     det_scale: float = 1.0  # images are resized by this factor before detection (0 < s <= 1)
     fps: float = 30.0  # nominal rate: the One-Euro filter's default frame gap
     parallel: bool = False  # detect the right view on a second thread while the left one is detected
+    # judge each frame's refinement with the recording's evidence so far (False: each frame alone)
+    running_evidence: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class LiveLifter:
         lc = cfg.lift
         self.smoother = OneEuro(cfg.fps, lc.min_cutoff_hz, lc.beta) if lc.smooth == "oneeuro" else None
         self._t_prev: float | None = None
+        # the refiner judges each frame as part of the recording so far (definitions, do-no-harm gate)
+        self.evidence = RunningEvidence() if cfg.running_evidence else None
         self._pool = ThreadPoolExecutor(1, "binopose-detect") if cfg.parallel else None
 
     def close(self) -> None:
@@ -103,7 +108,13 @@ class LiveLifter:
 
     def __call__(self, left: Frame, right: Frame) -> LivePose:
         kp, conf = self._detect(left, right)
-        poses, info = lift(Keypoints2D(kp[None], conf[None]), self.rig, self._lift_cfg, refiner=self.refiner)
+        poses, info = lift(
+            Keypoints2D(kp[None], conf[None]),
+            self.rig,
+            self._lift_cfg,
+            refiner=self.refiner,
+            evidence=self.evidence,
+        )
         pose = poses.poses[0]
         if self.smoother is not None:
             dt = None if self._t_prev is None else max(left.t - self._t_prev, 1e-3)

@@ -158,6 +158,7 @@ def run_live(
     summary = loop.stats.summary(readers, loop.pairer.unmatched)
     settings = {"left": left, "right": right, **asdict(sources), "det_scale": cfg.det_scale}
     settings["parallel_detect"] = cfg.parallel
+    settings["recording_evidence"] = cfg.running_evidence
     settings.update({k: v for k, v in asdict(cfg.lift).items() if k not in ("model", "compile")})
     summary.update(end=end, pairing_tolerance_ms=round(tolerance * 1e3, 2), settings=settings)
     return summary

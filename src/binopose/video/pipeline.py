@@ -26,6 +26,7 @@ from binopose.errors import BinoposeError, warn
 from binopose.geometry import triangulate
 from binopose.geometry.camera import project
 from binopose.geometry.rig import StereoRig
+from binopose.guard import RunningEvidence
 from binopose.io import Keypoints2D, Poses3D
 from binopose.skeleton import BONES, flip_permutation
 from binopose.smoothing import one_euro
@@ -156,11 +157,13 @@ def lift(
     fps: float | None = None,
     ideal: bool = False,
     refiner: object | None = None,
+    evidence: RunningEvidence | None = None,
 ) -> tuple[Poses3D, dict]:
     """2D keypoints of both views -> 3D poses (mm, left camera frame) and a dict of timings/counts.
 
     ``ideal``: the keypoints are already undistorted (otherwise the rig's distortion is removed).
     ``refiner``: an already loaded Refiner (else ``cfg.model`` is loaded when ``cfg.refine``).
+    ``evidence``: the recording's running evidence when it arrives a frame at a time (live).
     """
     if cfg.smooth not in SMOOTHERS:
         raise BinoposeError(f"unknown smoother {cfg.smooth!r} (expected one of: {', '.join(SMOOTHERS)})")
@@ -191,7 +194,7 @@ def lift(
         ok = torch.isfinite(X).all(-1).all(-1)  # the refiner gets complete poses only
         if ok.any():
             res = (refiner or load_refiner(cfg)).refine(
-                uv[ok].float(), P, conf[ok].float()
+                uv[ok].float(), P, conf[ok].float(), evidence=evidence
             )  # uv: undistorted
             X[ok] = res.poses.detach().double()
             unc[ok] = reprojection_uncertainty(X[ok], uv[ok], P, float(rig.left.K[0, 0]))
