@@ -144,6 +144,9 @@ def test_noisy_input_per_subject_and_labels(tmp_path, capsys):
     assert 1.0 < result["mpjpe_mm"] < 200.0
     assert result["pa_mpjpe_mm"] <= result["mpjpe_rel_mm"]
     assert "official protocol" not in out
+    # the 2D error before (the detector's: |(1, 1) + N(0, 1)| ~ 2.0 px) and after (the reprojections)
+    assert result["input_2d_px"] == pytest.approx([2.0, 2.0], abs=0.25)
+    assert len(result["reprojection_px"]) == 2 and "the detector's 2D" in out
 
 
 @pytest.mark.skipif(not MHAD.is_file(), reason="shared MHAD data not available")

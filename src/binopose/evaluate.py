@@ -257,7 +257,7 @@ def evaluate(
     """Run ``method`` on every fold of ``protocol`` and score it against the file's 3D ground truth.
 
     Returns the metrics dict (see :func:`binopose.metrics.pose_metrics`, plus ``method``, ``protocol``,
-    ``counts``, ``reprojection_px``, ``folds``) and the (N, J, 3) predictions in file order."""
+    ``counts``, ``reprojection_px``, ``input_2d_px``, ``folds``) and the (N, J, 3) predictions in file order."""
     if bench.kp3d_gt is None:
         raise BinoposeError(f"benchmark file {bench.path} has no 'kp3d_gt': nothing to evaluate against")
     folds = protocol_folds(bench, protocol)
@@ -286,6 +286,7 @@ def evaluate(
         uv = project(torch.from_numpy(np.nan_to_num(pred)), bench.projection_matrices()).numpy()
         uv[~np.isfinite(pred).all(-1)[:, None].repeat(2, 1)] = np.nan
         result["reprojection_px"] = reprojection_errors(uv, bench.kp2d_gt)
+        result["input_2d_px"] = reprojection_errors(bench.kp2d_pred, bench.kp2d_gt)  # the detector's
     result["folds"] = [
         {"name": f.name, "frames": len(f.test_index), "stats": f.stats and f.stats.source} for f in folds
     ]

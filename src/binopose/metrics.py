@@ -141,6 +141,11 @@ def format_table(result: dict) -> str:
     if "reprojection_px" in result:
         extra.append(
             "2D reprojection " + " / ".join(f"{x:.2f}" for x in result["reprojection_px"]) + " px (per view)"
+            + (
+                ", the detector's 2D " + " / ".join(f"{x:.2f}" for x in result["input_2d_px"]) + " px"
+                if "input_2d_px" in result
+                else ""
+            )
         )
     if result.get("nan_joints"):
         extra.append(
