@@ -55,12 +55,12 @@ class RefineOptions:
             object.__setattr__(self, "noise_profile", tuple(float(x) for x in self.noise_profile))
 
 
-_SETTINGS = {"chunk", "net_chunk", "device", "precision", "compile"}
+_SETTINGS = {"chunk", "net_chunk", "device", "precision", "compile", "distributed"}
 
 
 def split_settings(settings: dict) -> tuple[RefineOptions, dict]:
     """Keyword arguments -> (:class:`RefineOptions` from its fields and ``options``, the refiner's own
-    settings: device, precision, compile, chunk, net_chunk)."""
+    settings: device, precision, compile, chunk, net_chunk, distributed)."""
     names = {f.name for f in dataclasses.fields(RefineOptions)}
     unknown = set(settings) - names - _SETTINGS - {"options"}
     if unknown:

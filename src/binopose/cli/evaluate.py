@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 
 from binopose.cli.options import add_refiner_options, refiner_settings
+from binopose.cli.sharding import add_chunk, chunk_setting
 from binopose.data.benchmark import PROTOCOLS, load_benchmark
+from binopose.distributed import is_main, process_group
 from binopose.errors import BinoposeError
 from binopose.evaluate import (
     BIAS_MODES,
@@ -52,6 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "dualdiff model's own setting decides for it)",
     )
     add_refiner_options(p)
+    add_chunk(p)
     g = p.add_argument_group("dualdiff options")
     g.add_argument(
         "--level",
@@ -74,6 +77,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with process_group(args.device) as active:  # under torchrun: the ranks share the refiner's work
+        return _run(args, active)
+
+
+def _run(args: argparse.Namespace, active: bool) -> int:
     if args.protocol not in PROTOCOLS:
         raise BinoposeError(f"unknown protocol {args.protocol!r} (expected one of: {', '.join(PROTOCOLS)})")
     if args.method not in METHODS:
@@ -87,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "dualdiff":
         from binopose.refiner import Refiner
 
-        refiner = Refiner.load(args.model, **refiner_settings(args))
+        refiner = Refiner.load(
+            args.model, **refiner_settings(args), **chunk_setting(args), distributed=active
+        )
         method = dualdiff_method(refiner, inner_bias, match_noise=not args.no_match_noise, level=args.level)
     else:
         method = triangulation_method(inner_bias, args.root)
@@ -107,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     result["bias"] = args.bias if args.protocol != "raw" else "none"
     if args.method == "triangulate":
         result["root"] = args.root
+    if not is_main():
+        return 0
     label = " (test-set 2D statistics)" if args.protocol == "official" else ""
     print(f"{args.method} on {args.data}, protocol {args.protocol}{label}, {result['frames']} frames")
     print(format_table(result))

@@ -10,6 +10,8 @@ import argparse
 
 from binopose.cli.export_options import add_frame, add_rig_units
 from binopose.cli.options import add_refiner_options, lift_refiner_fields
+from binopose.cli.sharding import add_chunk, chunk_setting, sharded
+from binopose.distributed import is_main, process_group
 from binopose.errors import BinoposeError
 from binopose.formats.layouts import layout_names
 from binopose.formats.openpose import read_keypoints
@@ -58,9 +60,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--no-lr-fix", action="store_true", help="do not repair left/right label swaps between the views"
     )
     add_refiner_options(p)
+    add_chunk(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    with process_group(args.device) as active:  # under torchrun: the ranks share the refiner's work
+        return _run(args, active)
+
+
+def _run(args: argparse.Namespace, active: bool) -> int:
     if not args.out.lower().endswith(POSE_FORMATS):
         raise BinoposeError(f"--out must end in one of {', '.join(POSE_FORMATS)}, got {args.out!r}")
     kps = args.keypoints if isinstance(args.keypoints, list) else [args.keypoints]
@@ -74,8 +82,11 @@ def run(args: argparse.Namespace) -> int:
         **lift_refiner_fields(args),
     )
     # loaded here, not on demand in lift: a bad model fails even when nothing is refinable
-    refiner = load_refiner(cfg) if cfg.refine else None
+    chunk_setting(args)
+    refiner = sharded(load_refiner(cfg), args, active) if cfg.refine else None
     poses, info = lift(kp, rig, cfg, args.fps, ideal=args.ideal, refiner=refiner)
+    if not is_main():
+        return 0
     save_poses(args.out, poses, trc_frame=args.frame)
     print(
         f"{len(poses)} poses ({args.method}; {info['lr_swapped_frames']} left/right swaps fixed) "

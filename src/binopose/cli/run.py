@@ -9,7 +9,9 @@ import argparse
 import json
 
 from binopose.cli.export_options import add_frame, add_rig_units
+from binopose.cli.manifest import read_manifest, run_manifest
 from binopose.cli.options import add_refiner_options, lift_refiner_fields
+from binopose.distributed import process_group
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
 from binopose.io_utils import check_output
@@ -17,15 +19,10 @@ from binopose.video.pipeline import SMOOTHERS, LiftConfig, run_pipeline
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--left", required=True, metavar="L", help="left camera: a video file or a folder of images"
-    )
-    p.add_argument(
-        "--right", required=True, metavar="R", help="right camera: a video file or a folder of images"
-    )
+    p.add_argument("--left", metavar="L", help="left camera: a video file or a folder of images")
+    p.add_argument("--right", metavar="R", help="right camera: a video file or a folder of images")
     p.add_argument(
         "--rig",
-        required=True,
         metavar="RIG.toml",
         help="calibration of the two cameras (binopose/Pose2Sim TOML)",
     )
@@ -37,8 +34,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_rig_units(p)
     add_frame(p)
+    p.add_argument("--out", metavar="DIR", help="output folder (default: ./binopose_out)")
     p.add_argument(
-        "--out", default="binopose_out", metavar="DIR", help="output folder (default: ./binopose_out)"
+        "--manifest",
+        metavar="FILE",
+        help="many recordings, one line each: LEFT RIGHT RIG.toml OUT_DIR (instead of --left/--right/--rig/"
+        "--out); shared over the ranks under torchrun; a failed recording does not stop the others",
     )
     p.add_argument(
         "--no-refine", action="store_true", help="triangulation only, no Dual-Diffusion refinement"
@@ -80,9 +81,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_max_frames(args.max_frames)
-    ins = {"--left": args.left, "--right": args.right, "--rig": args.rig, "--model": args.model}
-    check_output(args.out, ins, folder=True)
-    rig = load_rig(args.rig, *(args.cameras or (None, None)), units=args.rig_units)
+    single = (args.left, args.right, args.rig, args.out)
+    if args.manifest:
+        if any(v is not None for v in single):
+            raise BinoposeError(
+                "--manifest names every recording's files: give no --left/--right/--rig/--out"
+            )
+        recordings = read_manifest(args.manifest)
+        with process_group(args.device):  # under torchrun: the recordings are shared over the ranks
+            return run_manifest(
+                recordings, lambda rec: _brief(_recording(args, rec.left, rec.right, rec.rig, rec.out))
+            )
+    if None in single[:3]:
+        raise BinoposeError("give --left, --right and --rig (or --manifest FILE)")
+    print_summary(_recording(args, args.left, args.right, args.rig, args.out or "binopose_out"))
+    return 0
+
+
+def _recording(args: argparse.Namespace, left: str, right: str, rig_path: str, out: str) -> dict:
+    """One recording through the pipeline with the command's options; returns its summary."""
+    ins = {"--left": left, "--right": right, "--rig": rig_path, "--model": args.model}
+    check_output(out, ins, folder=True)
+    rig = load_rig(rig_path, *(args.cameras or (None, None)), units=args.rig_units)
     cfg = LiftConfig(
         refine=not args.no_refine, smooth=args.smooth, lr_fix=not args.no_lr_fix, **lift_refiner_fields(args)
     )
@@ -90,14 +110,14 @@ def run(args: argparse.Namespace) -> int:
     if offset is None:
         from binopose.selfcal.media import auto_offset
 
-        found = auto_offset(args.left, args.right, rig, args.sync_frames, progress=not args.quiet)
+        found = auto_offset(left, right, rig, args.sync_frames, progress=not args.quiet)
         print(f"synchronisation: {found.describe()} (give --offset to override)", flush=True)
         offset = found.offset
-    summary = run_pipeline(
-        args.left,
-        args.right,
+    return run_pipeline(
+        left,
+        right,
         rig,
-        args.out,
+        out,
         cfg,
         offset=offset,
         resume=args.resume,
@@ -107,8 +127,10 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         trc_frame=args.frame,
     )
-    print_summary(summary)
-    return 0
+
+
+def _brief(s: dict) -> str:
+    return f"{s['frames']} frame pairs ({s['frames_complete_3d']} with a complete 3D pose)"
 
 
 def check_max_frames(n: int | None) -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from binopose.data.real_pairs import RealPairs
+from binopose.data.noise import ErrorModel2D
+from binopose.data.real_pairs import RealPairs, RealPairsConfig, load_real_pairs
 from binopose.diffusion.conditioning import Conditioning
 from binopose.diffusion.loss import LossConfig, supervised_loss
+from binopose.errors import BinoposeError
 from binopose.geometry import triangulate
 
 
@@ -61,3 +63,12 @@ def mix_real_pairs(
     f = n_real / batch_size
     stats["real_3d_mm"] = st["loss_3d_mm"]
     return (1 - f) * loss + f * loss_real
+
+
+def build_real_pairs(cfg: RealPairsConfig, models: list[ErrorModel2D], dev: torch.device) -> RealPairs | None:
+    """The real pairs the config asks for, on ``dev`` (None when it asks for none)."""
+    family = {m.name: m for m in models}
+    if cfg.fraction > 0 and cfg.family not in family:
+        raise BinoposeError(f"real_pairs.family must be one of {sorted(family)}, got {cfg.family!r}")
+    real = load_real_pairs(cfg, family.get(cfg.family, models[0]))
+    return None if real is None else real.to(dev)

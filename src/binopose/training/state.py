@@ -75,3 +75,9 @@ def plot_training(log: list[dict], path: Path) -> None:
     fig.tight_layout()
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, net: nn.Module, decay: float) -> None:
+    for pe, pn in zip(ema.parameters(), net.parameters()):
+        pe.lerp_(pn, 1 - decay)

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 from tqdm import tqdm
 
+from binopose import distributed
 from binopose.bundle import write_bundle
-from binopose.checkpoint import load_checkpoint, save_checkpoint
+from binopose.checkpoint import save_checkpoint
 from binopose.config import to_dict
 from binopose.config_checks import check_resume, check_train_config
 from binopose.data.corpora import PoseCorpus, concat, load_corpus, split_by_group
 from binopose.data.noise import ErrorModel2D
 from binopose.data.presets import NoiseConfig, build_error_models, measured_families
-from binopose.data.real_pairs import RealPairs, RealPairsConfig, load_real_pairs
+from binopose.data.real_pairs import RealPairs, RealPairsConfig
 from binopose.data.rigs import RigConfig
 from binopose.data.synth import AugmentConfig, CleanBatch, make_batch
 from binopose.device import resolve_device
@@ -32,7 +35,8 @@ from binopose.errors import BinoposeError
 from binopose.io_utils import atomic_write_json, atomic_write_text, json_text
 from binopose.model import Denoiser, DenoiserConfig
 from binopose.refiner import Refiner
-from binopose.training.real_pairs import mix_real_pairs, real_share
+from binopose.training.distributed import local_batch, read_checkpoint, reseed, wrap
+from binopose.training.real_pairs import build_real_pairs, mix_real_pairs, real_share
 from binopose.training.state import (
     checkpoint_tensors,
     cpu_tensors,
@@ -40,6 +44,7 @@ from binopose.training.state import (
     plot_training,
     process_seed,
     restore,
+    update_ema,
 )
 from binopose.training.validate import (
     plot_level_tables,
@@ -104,6 +109,9 @@ def _lr(cfg: TrainConfig, step: int) -> float:
     return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+LossAndStats = tuple[torch.Tensor, dict[str, float]]
+
+
 @dataclass
 class Run:
     """A training run's state between steps (what a checkpoint saves, plus what set-up built)."""
@@ -120,7 +128,9 @@ class Run:
     models: list[ErrorModel2D]
     weights: list[float]
     real: RealPairs | None
-    n_real: int  # real pairs per batch
+    n_real: int  # real pairs per batch (of this rank's share)
+    model: nn.Module  # what a step calls: ``net``, or its DistributedDataParallel wrapper
+    batch: int  # this rank's share of the batch (the whole batch without torchrun)
     step: int = 0
     log: list[dict] = field(default_factory=list)
 
@@ -130,17 +140,18 @@ def setup(cfg: TrainConfig) -> Run:
     check_train_config(cfg)
     dev = resolve_device(cfg.device)  # before anything is written or loaded
     out = Path(cfg.out)
-    check_resume(out / "config.json", to_dict(cfg), resuming=(out / "checkpoint.safetensors").exists())
+    batch = local_batch(cfg.batch_size)
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
-    if is_main():
+    if is_main():  # only rank 0 reads and writes the run folder (no shared file system needed)
+        check_resume(out / "config.json", to_dict(cfg), resuming=(out / "checkpoint.safetensors").exists())
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "config.json", to_dict(cfg))
     train_poses, val_poses = load_poses(cfg)
     models, weights = build_error_models(cfg.noise)
-    real = _real_pairs(cfg, models, dev)
+    real = build_real_pairs(cfg.real_pairs, models, dev)
     seed = process_seed(cfg.seed)
-    torch.manual_seed(seed)
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank
     net = Denoiser(cfg.model, cfg.conditioning.evidence_width).to(dev)
     ema = Denoiser(cfg.model, cfg.conditioning.evidence_width).to(dev)
     ema.load_state_dict(net.state_dict())
@@ -149,62 +160,52 @@ def setup(cfg: TrainConfig) -> Run:
     gen = torch.Generator(device=dev).manual_seed(seed)
     pool = torch.from_numpy(train_poses.poses).to(dev)
     val = validation_set(val_poses, cfg, models, weights, dev)
-    n_real = real_share(cfg.batch_size, cfg.real_pairs.fraction, real)
-    run = Run(cfg, dev, out, net, ema, opt, gen, pool, val, models, weights, real, n_real)
-    ckpt = out / "checkpoint.safetensors"
-    if ckpt.exists():
-        tensors, info = load_checkpoint(ckpt)
+    n_real = real_share(batch, cfg.real_pairs.fraction, real)
+    run = Run(cfg, dev, out, net, ema, opt, gen, pool, val, models, weights, real, n_real, net, batch)
+    saved = read_checkpoint(out / "checkpoint.safetensors")
+    if saved is not None:
+        tensors, info = saved
         restore(tensors, net, ema, opt, gen)
         run.step, run.log = info["step"], info.get("log", [])
+    run.model = wrap(net, dev, all_used=cfg.loss.w_unc > 0)
+    if distributed.active():  # the log says where the world size changed
+        run.log.append({"step": run.step, "world_size": distributed.world()})
     return run
 
 
-def _real_pairs(cfg: TrainConfig, models: list[ErrorModel2D], dev: torch.device) -> RealPairs | None:
-    family = {m.name: m for m in models}
-    if cfg.real_pairs.fraction > 0 and cfg.real_pairs.family not in family:
-        raise BinoposeError(
-            f"real_pairs.family must be one of {sorted(family)}, got {cfg.real_pairs.family!r}"
-        )
-    real = load_real_pairs(cfg.real_pairs, family.get(cfg.real_pairs.family, models[0]))
-    return None if real is None else real.to(dev)
-
-
-def train_step(run: Run) -> dict[str, float]:
-    """One optimiser step (and the EMA update); returns the batch's statistics."""
+def train_step(run: Run, batch_loss: Callable[[Run], LossAndStats] | None = None) -> dict[str, float]:
+    """One optimiser step (and the EMA update); returns this rank's batch statistics. ``batch_loss``:
+    the loss of this step's batch (default: a batch drawn from the rank's stream, :func:`drawn_loss`)."""
     cfg, step = run.cfg, run.step
     # dropout etc.: a function of the step, for exact resumes
     torch.manual_seed(process_seed(cfg.seed) * 100003 + step)
+    reseed(run.gen, cfg.seed, step)  # distributed runs: the stream's position is the step
     for g in run.opt.param_groups:
         g["lr"] = _lr(cfg, step)
-    idx = torch.randint(0, len(run.pool), (cfg.batch_size - run.n_real,), generator=run.gen, device=run.dev)
-    batch = make_batch(run.pool[idx], cfg.rig, cfg.augment, run.gen)
     run.net.train()
-    loss, stats = _batch_loss(run, batch)
+    loss, stats = (batch_loss or drawn_loss)(run)
     run.opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(run.net.parameters(), cfg.grad_clip)
     run.opt.step()
-    _update_ema(run.ema, run.net, cfg.ema_decay)
+    update_ema(run.ema, run.net, cfg.ema_decay)
     run.step += 1
     return stats
 
 
-def _batch_loss(run: Run, batch: CleanBatch) -> tuple[torch.Tensor, dict[str, float]]:
-    """The loss of a synthetic batch, mixed with that of real pairs when the config asks for them."""
+def drawn_loss(run: Run) -> LossAndStats:
+    """The loss of a synthetic batch drawn from the rank's stream, mixed with that of real pairs when the
+    config asks for them."""
     cfg = run.cfg
+    idx = torch.randint(0, len(run.pool), (run.batch - run.n_real,), generator=run.gen, device=run.dev)
+    batch: CleanBatch = make_batch(run.pool[idx], cfg.rig, cfg.augment, run.gen)
     args = (cfg.schedule, run.models, run.weights, cfg.loss, run.gen, cfg.noise.profile_jitter)
-    loss, stats = denoising_loss(run.net, batch, *args, cond=cfg.conditioning)
+    loss, stats = denoising_loss(run.model, batch, *args, cond=cfg.conditioning)
     if run.real is not None:  # a share of each batch is a real detector's output
         jitter = cfg.real_pairs.level_jitter
-        mix = (run.net, run.real, run.n_real, cfg.batch_size, cfg.loss, run.gen, jitter, cfg.conditioning)
+        mix = (run.model, run.real, run.n_real, run.batch, cfg.loss, run.gen, jitter, cfg.conditioning)
         loss = mix_real_pairs(loss, stats, *mix)
     return loss, stats
-
-
-@torch.no_grad()
-def _update_ema(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
-    for pe, pn in zip(ema.parameters(), net.parameters()):
-        pe.lerp_(pn, 1 - decay)
 
 
 def validate(run: Run) -> dict[str, float]:
@@ -256,7 +257,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> Path:
     ``cfg.threads`` may set) is put back afterwards, so an in-process caller's arithmetic is unchanged."""
     threads = torch.get_num_threads()
     try:
-        return _train(cfg, progress)
+        with distributed.process_group(cfg.device):  # under torchrun: DDP over all ranks
+            return _train(cfg, progress)
     finally:
         torch.set_num_threads(threads)
 
@@ -279,6 +281,7 @@ def _train(cfg: TrainConfig, progress: bool) -> Path:
         bar.set_postfix(mpjpe=f"{stats['loss_3d_mm']:.1f}")
         step, last = run.step, run.step == cfg.steps
         if step % 50 == 0 or last:
+            stats = distributed.mean(stats)  # the whole batch's, over the ranks
             rate = seen / (time.perf_counter() - t0)
             run.log.append({"step": step, **stats, "lr": _lr(cfg, step - 1), "samples_per_s": rate})
         if step % cfg.val_every == 0 or last:
