@@ -1,0 +1,196 @@
+"""torch.distributed on the CPU (gloo, 2 processes): DDP training equals one process with the combined
+batch, sharded refinement equals single-process refinement row for row, a run killed mid-way resumes with
+another world size, and a manifest with a missing file fails one recording only.
+
+The ranks are started the way torchrun starts them (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+MASTER_PORT in the environment: the env:// rendezvous), by torchrun itself for the refinement."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from helpers import camera_frame_poses
+from safetensors.torch import load_file
+from test_kill_resume import tiny_corpus, write_run
+
+from binopose import distributed
+from binopose.checkpoint import load_checkpoint
+from binopose.geometry.rig import Camera, StereoRig, save_rig
+from binopose.io import Keypoints2D, load_poses, save_keypoints_2d
+from binopose.refiner import Refiner
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_ranks(argv: list[str], world: int) -> list[subprocess.Popen]:
+    """``python argv...`` once per rank, with torchrun's environment."""
+    port, procs = free_port(), []
+    for r in range(world):
+        env = ENV | {"RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": str(world)}
+        env |= {"LOCAL_WORLD_SIZE": str(world), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        procs.append(
+            subprocess.Popen([sys.executable, *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        )
+    return procs
+
+
+def finish(procs: list[subprocess.Popen], timeout: float = 120) -> None:
+    for p in procs:
+        out, err = p.communicate(timeout=timeout)
+        assert p.returncode == 0, err.decode()[-3000:]
+
+
+# --- (a) two ranks = one process with the combined batch ----------------------------------------------
+STEP_SCRIPT = """
+import sys, torch
+from safetensors.torch import save_file
+from binopose import distributed
+from binopose.config import load_config
+from binopose.training.train import TrainConfig, setup, train_step
+
+cfg = load_config(TrainConfig, sys.argv[1], [f"out={sys.argv[2]}"])
+with distributed.process_group("cpu"):
+    run = setup(cfg)
+    g = torch.Generator().manual_seed(7)
+    B, W = cfg.batch_size, cfg.conditioning.evidence_width
+    X = torch.randn(B, 17, 3, generator=g) * 100 + torch.tensor([0.0, 0.0, 3000.0])
+    s, base = torch.rand(B, generator=g), torch.full((B,), 300.0)
+    ev = torch.randn(B, 17, W, generator=g)
+    target = X + torch.randn(B, 17, 3, generator=g) * 30
+    share = B // distributed.world()
+    rows = slice(distributed.rank() * share, (distributed.rank() + 1) * share)
+
+    def fixed_loss(run):  # this rank's rows of one fixed batch, a mean over its rows
+        x0, log_std = run.model(X[rows], s[rows], base[rows], ev[rows])
+        return ((x0 - target[rows]) ** 2).mean() / 1e4 + (log_std**2).mean(), {}
+
+    for _ in range(int(sys.argv[3])):
+        train_step(run, fixed_loss)
+    if distributed.is_main():
+        save_file({**run.net.state_dict(), **{"ema." + k: v for k, v in run.ema.state_dict().items()}}, sys.argv[4])
+"""
+
+
+def test_ddp_two_ranks_equal_one_process_with_the_combined_batch(tmp_path):
+    cfg = write_run(tmp_path, "cfg", tiny_corpus(tmp_path / "corpus.npz"))
+    steps, one, two = "4", tmp_path / "one.safetensors", tmp_path / "two.safetensors"
+    ranks = start_ranks(["-c", STEP_SCRIPT, str(cfg), str(tmp_path / "r2"), steps, str(two)], 2)
+    single = subprocess.Popen(
+        [sys.executable, "-c", STEP_SCRIPT, str(cfg), str(tmp_path / "r1"), steps, str(one)],
+        env=ENV,
+        stderr=subprocess.PIPE,
+    )
+    finish([*ranks, single])
+    a, b = load_file(str(one)), load_file(str(two))
+    assert a.keys() == b.keys()
+    for k in a:  # weights and EMA
+        torch.testing.assert_close(b[k], a[k], rtol=1e-5, atol=1e-6, msg=k)
+    assert any(not torch.equal(a[k], a["ema." + k]) for k in a if not k.startswith("ema."))  # it trained
+
+
+# --- (b) sharded refinement = single-process refinement -----------------------------------------------
+def keypoint_file(tmp_path: Path, n: int = 40) -> tuple[Path, Path]:
+    K = np.array([[1000.0, 0, 640], [0, 1000.0, 480], [0, 0, 1]])
+    rig = StereoRig(Camera("l", (1280, 960), K), Camera("r", (1280, 960), K, t=[-300, 0, 0]))
+    save_rig(rig, tmp_path / "rig.toml", "mm")
+    X = camera_frame_poses(n, depth_mm=3500.0).double()
+    P = rig.projection_matrices(torch.float64)
+    Xh = torch.cat([X, torch.ones(n, 17, 1, dtype=X.dtype)], -1)
+    proj = torch.einsum("vij,nkj->nvki", P, Xh)
+    uv = (proj[..., :2] / proj[..., 2:]).numpy()
+    uv = uv + np.random.default_rng(1).normal(0, 2.0, uv.shape)
+    save_keypoints_2d(tmp_path / "kp.npz", Keypoints2D(uv, None))
+    return tmp_path / "kp.npz", tmp_path / "rig.toml"
+
+
+def test_distributed_refine_equals_single_process_row_for_row(tmp_path):
+    kp, rig = keypoint_file(tmp_path)
+    args = ["refine", str(kp), "--rig", str(rig), "--chunk", "8"]  # 40 frames: 5 chunks over 2 ranks
+    one = subprocess.run(
+        [sys.executable, "-m", "binopose", *args, "--out", str(tmp_path / "one.npz")], env=ENV
+    )
+    assert one.returncode == 0
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    torchrun += ["--master-port", str(free_port()), "-m", "binopose"]
+    p = subprocess.run([*torchrun, *args, "--out", str(tmp_path / "two.npz")], env=ENV, capture_output=True)
+    assert p.returncode == 0, p.stderr.decode()[-3000:]
+    assert p.stdout.decode().count("poses (dualdiff") == 1  # rank 0 alone reports
+    one, two = load_poses(tmp_path / "one.npz"), load_poses(tmp_path / "two.npz")
+    np.testing.assert_array_equal(two.poses, one.poses)
+    np.testing.assert_array_equal(two.uncertainty, one.uncertainty)
+    assert two.meta == one.meta
+
+
+@pytest.mark.parametrize("world, n, unit", [(2, 40, 8), (3, 40, 8), (4, 10, 8), (2, 7, 100)])
+def test_distributed_shards_are_contiguous_whole_chunks_in_order(monkeypatch, world, n, unit):
+    monkeypatch.setattr(distributed, "world", lambda: world)
+    shards = []
+    for r in range(world):
+        monkeypatch.setattr(distributed, "rank", lambda r=r: r)
+        shards.append(distributed.shard(n, unit))
+    assert shards[0].start == 0 and shards[-1].stop == n
+    for a, b in zip(shards, shards[1:]):
+        assert a.stop == b.start
+    assert all(s.start % unit == 0 or s.start == n for s in shards)  # a rank may get nothing
+    sizes = [-(-(s.stop - s.start) // unit) for s in shards]
+    assert max(sizes) - min(sizes) <= 1
+
+
+# --- (c) a rank killed mid-run; resumed with another world size ----------------------------------------
+def test_ddp_rank_killed_then_resumed_with_one_process(tmp_path):
+    cfg = write_run(tmp_path, "run", tiny_corpus(tmp_path / "corpus.npz"))
+    out = tmp_path / "run"
+    ranks = start_ranks(["-m", "binopose", "train", "--config", str(cfg), "--no-progress"], 2)
+    ckpt, deadline = out / "checkpoint.safetensors", time.time() + 90
+    while not ckpt.exists() and all(p.poll() is None for p in ranks) and time.time() < deadline:
+        time.sleep(0.02)
+    assert ckpt.exists(), (
+        ranks[0].stderr.read().decode()[-3000:] if ranks[0].poll() is not None else "timeout"
+    )
+    ranks[1].send_signal(signal.SIGKILL)  # one rank dies; its peer fails at the next all-reduce
+    try:
+        ranks[0].wait(timeout=30)
+    except subprocess.TimeoutExpired:  # what torchrun would do: stop the rest of the group
+        ranks[0].kill()
+        ranks[0].wait()
+    for p in ranks:
+        p.communicate()
+    _, info = load_checkpoint(ckpt)
+    cut = info["step"]
+    if cut >= 24:
+        pytest.skip("the run finished before the kill landed")
+    resumed = subprocess.run(
+        [sys.executable, "-m", "binopose", "train", "--config", str(cfg), "--no-progress"],
+        env=ENV,
+        capture_output=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr.decode()[-3000:]
+    tensors, info = load_checkpoint(ckpt)
+    assert info["step"] == 24 and cut > 0
+    assert info["log"][0] == {"step": 0, "world_size": 2}  # the same log, continued
+    assert Refiner.load(out / "model").refine(*_one_pose()).poses.shape == (1, 17, 3)
+
+
+def _one_pose() -> tuple[torch.Tensor, torch.Tensor]:
+    K = torch.tensor([[1000.0, 0, 640], [0, 1000.0, 480], [0, 0, 1]], dtype=torch.float64)
+    P = torch.stack([K @ torch.eye(3, 4, dtype=torch.float64), K @ torch.eye(3, 4, dtype=torch.float64)])
+    P[1, 0, 3] = -300.0 * 1000.0
+    X = camera_frame_poses(1, depth_mm=3500.0).double()
+    Xh = torch.cat([X, torch.ones(1, 17, 1, dtype=X.dtype)], -1)
+    proj = torch.einsum("vij,nkj->nvki", P, Xh)
+    return proj[..., :2] / proj[..., 2:], P
