@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import test_pipeline
 import torch
 from helpers import camera_frame_poses
 from safetensors.torch import load_file
@@ -24,10 +25,12 @@ from test_kill_resume import tiny_corpus, write_run
 
 from binopose import distributed
 from binopose.checkpoint import load_checkpoint
+from binopose.cli import main
 from binopose.geometry.rig import Camera, StereoRig, save_rig
 from binopose.io import Keypoints2D, load_poses, save_keypoints_2d
 from binopose.refiner import Refiner
 
+scene = test_pipeline.scene  # a fixture: two tiny videos, their rig, a fake detector
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -194,3 +197,44 @@ def _one_pose() -> tuple[torch.Tensor, torch.Tensor]:
     Xh = torch.cat([X, torch.ones(1, 17, 1, dtype=X.dtype)], -1)
     proj = torch.einsum("vij,nkj->nvki", P, Xh)
     return proj[..., :2] / proj[..., 2:], P
+
+
+# --- (d) a manifest with a missing file: one line for it, the others done, exit code 1 -----------------
+def test_distributed_manifest_missing_file_fails_one_recording(scene, capsys, monkeypatch):
+    d, _, _, _, factory, _ = scene
+    monkeypatch.setattr("binopose.video.detect.make_detector", factory)
+    manifest = d / "recordings.txt"
+    manifest.write_text(
+        "# left right rig out\n"
+        "left.mp4 right.mp4 rig.toml out_a\n"
+        "\n"
+        "missing.mp4 right.mp4 rig.toml out_b\n"
+        "left.mp4 right.mp4 rig.toml 'out c'\n"
+    )
+    code = main(["run", "--manifest", str(manifest), "--offset", "0", "--no-refine", "--no-viz", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.count("\n") == 1 and "line 4" in err and "missing.mp4" in err, err
+    assert (d / "out_a" / "poses_3d.npz").exists() and (d / "out c" / "poses_3d.npz").exists()
+    assert not (d / "out_b").exists()
+    assert "3 recordings: 2 done, 1 failed (line 4)" in out
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("a.mp4 b.mp4 rig.toml\n", "expected 4 fields"),
+        ("# nothing\n", "lists no recordings"),
+        (None, "no such file"),
+    ],
+)
+def test_distributed_manifest_usage_errors(tmp_path, capsys, text, problem):
+    manifest = tmp_path / "m.txt"
+    if text is not None:
+        manifest.write_text(text)
+    assert main(["run", "--manifest", str(manifest)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and problem in err, err
+    assert main(["run", "--manifest", str(manifest), "--left", "x.mp4"]) == 2
+    assert main(["run", "--right", "x.mp4"]) == 2
+    assert "give --left, --right and --rig" in capsys.readouterr().err
