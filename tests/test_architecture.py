@@ -49,6 +49,7 @@ NEVER: dict[str, tuple[str, ...]] = {
     ),
     "binopose.skeleton": (*HEAVY, *EDGES),
     "binopose.smoothing": (*HEAVY, *EDGES),
+    "binopose.distributed": (*HEAVY, *EDGES, "binopose.model", "binopose.diffusion", "binopose.data"),
     "binopose.bundle": (*HEAVY, *EDGES, "binopose.refiner"),
     "binopose.refiner": (*HEAVY, *EDGES),
     "binopose.evaluate": (*HEAVY, *EDGES),

@@ -286,7 +286,8 @@ def _train(cfg: TrainConfig, progress: bool) -> Path:
             run.log.append({"step": step, **stats, "lr": _lr(cfg, step - 1), "samples_per_s": rate})
         if step % cfg.val_every == 0 or last:
             val = validate(run)
-            bar.write(f"step {step}: " + ", ".join(f"{k} {v:.1f}" for k, v in val.items()))
+            if is_main():
+                bar.write(f"step {step}: " + ", ".join(f"{k} {v:.1f}" for k, v in val.items()))
         if step % cfg.ckpt_every == 0 or last:
             save(run)
     bar.close()
