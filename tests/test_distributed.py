@@ -7,6 +7,7 @@ MASTER_PORT in the environment: the env:// rendezvous), by torchrun itself for t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -21,6 +22,7 @@ import test_pipeline
 import torch
 from helpers import camera_frame_poses
 from safetensors.torch import load_file
+from test_eval_cli import make_benchmark
 from test_kill_resume import tiny_corpus, write_run
 
 from binopose import distributed
@@ -137,6 +139,22 @@ def test_distributed_refine_equals_single_process_row_for_row(tmp_path):
     np.testing.assert_array_equal(two.poses, one.poses)
     np.testing.assert_array_equal(two.uncertainty, one.uncertainty)
     assert two.meta == one.meta
+
+
+def test_distributed_eval_equals_single_process(tmp_path):
+    data = tmp_path / "bench.npz"
+    np.savez(data, **make_benchmark(noise_px=2.0, n_per=8, seed=3))  # 48 frames, 2 subjects
+    args = ["eval", str(data), "--protocol", "cross-subject", "--chunk", "4"]
+    one = subprocess.run(
+        [sys.executable, "-m", "binopose", *args, "--json", str(tmp_path / "one.json")], env=ENV
+    )
+    assert one.returncode == 0
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    torchrun += ["--master-port", str(free_port()), "-m", "binopose"]
+    p = subprocess.run([*torchrun, *args, "--json", str(tmp_path / "two.json")], env=ENV, capture_output=True)
+    assert p.returncode == 0, p.stderr.decode()[-3000:]
+    assert p.stdout.decode().count("protocol cross-subject") == 1  # rank 0 alone reports
+    assert json.loads((tmp_path / "two.json").read_text()) == json.loads((tmp_path / "one.json").read_text())
 
 
 @pytest.mark.parametrize("world, n, unit", [(2, 40, 8), (3, 40, 8), (4, 10, 8), (2, 7, 100)])
