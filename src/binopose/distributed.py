@@ -40,8 +40,11 @@ def world() -> int:
 
 
 def is_main() -> bool:
-    """Whether this process writes files: the only one, or rank 0 of a distributed run."""
-    return rank() == 0
+    """Whether this process writes files and reports: the only one, or rank 0 of a distributed run (also
+    before and after the group, from torchrun's ``RANK``)."""
+    if active():
+        return dist.get_rank() == 0
+    return not launched() or os.environ["RANK"] == "0"
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from binopose.config import load_config
+from binopose.distributed import is_main
 from binopose.io_utils import check_output
 from binopose.training.train import TrainConfig, train
 
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     inputs |= {"noise.fit_from": cfg.noise.fit_from or None}
     inputs |= {f"corpora[{i}]": c.path for i, c in enumerate(cfg.corpora)}
     check_output(cfg.out, inputs, folder=True)
-    folder = train(cfg, progress=not args.no_progress)
-    print(f"model written to {folder}")
+    folder = train(cfg, progress=not args.no_progress)  # under torchrun: DDP over the ranks
+    if is_main():
+        print(f"model written to {folder}")
     return 0
