@@ -256,3 +256,40 @@ def test_distributed_manifest_usage_errors(tmp_path, capsys, text, problem):
     assert main(["run", "--manifest", str(manifest), "--left", "x.mp4"]) == 2
     assert main(["run", "--right", "x.mp4"]) == 2
     assert "give --left, --right and --rig" in capsys.readouterr().err
+
+
+MANIFEST_SCRIPT = """
+import sys
+from binopose import distributed
+from binopose.cli.manifest import Recording, run_manifest
+
+def process(rec):
+    if rec.line == 3:
+        raise FileNotFoundError("no such file: 'gone.mp4'")
+    return f"done by rank {distributed.rank()}"
+
+with distributed.process_group("cpu"):
+    code = run_manifest([Recording(n, f"l{n}.mp4", f"r{n}.mp4", "rig.toml", f"out{n}") for n in (1, 2, 3, 4)], process)
+sys.exit(code)
+"""
+
+
+def test_distributed_manifest_recordings_shared_over_two_ranks():
+    ranks = start_ranks(["-c", MANIFEST_SCRIPT], 2)
+    outs = [p.communicate(timeout=60) for p in ranks]
+    assert [p.returncode for p in ranks] == [1, 1]  # every rank says that something failed
+    (out0, err0), (out1, err1) = ((o.decode(), e.decode()) for o, e in outs)
+    assert "line 1 " in out0 and "line 3 " in err0 and "line 2 " in out1 and "line 4 " in out1
+    assert "done by rank 0" in out0 and "done by rank 1" in out1 and "line 1 " not in out1
+    assert "4 recordings: 3 done, 1 failed (line 3)" in out0 and "recordings:" not in out1
+    assert err0.count("\n") == 1 and "gone.mp4" in err0 and err1 == ""
+
+
+def test_ddp_batch_must_divide_over_the_ranks(monkeypatch):
+    from binopose.errors import BinoposeError
+    from binopose.training.distributed import local_batch
+
+    monkeypatch.setattr(distributed, "world", lambda: 4)
+    assert local_batch(1024) == 256
+    with pytest.raises(BinoposeError, match="not divisible by the world size 4"):
+        local_batch(1022)
