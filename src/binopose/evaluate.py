@@ -2,12 +2,14 @@
 
 A *method* is a callable ``method(bench, stats) -> (n, J, 3)`` poses in the left camera frame (mm):
 ``bench`` holds only the frames to predict (a method must not read their ground truth) and
-``stats`` the 2D error statistics the protocol allows (or None).
+``stats`` the 2D error statistics the protocol allows (or None). The methods here are :class:`Method`
+objects, which also split into ``prepare`` (what a method fits on a fold: start level, shift, offsets,
+reading the fold's frames a chunk at a time) and the returned per-chunk prediction, so that a file can
+be evaluated a chunk at a time (:mod:`binopose.stream.evaluate`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -15,15 +17,14 @@ import torch
 
 from binopose.data.benchmark import Error2DStats, StereoBenchmark, protocol_folds
 from binopose.data.noise import ErrorModel2D, fit_error_model, normalized_profile, pose_scale_px
-from binopose.data.presets import majority_family
+from binopose.data.presets import PER_VIEW, STEREO, majority_family
 from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
+from binopose.methods import FoldFrames, Method, Predict, _light, _shifted, as_method
 from binopose.metrics import pose_metrics, reprojection_errors
 from binopose.offsets import apply_body_offsets, fit_body_offsets
 from binopose.refiner import RefineOptions, Refiner
 from binopose.skeleton import ROOT, root_from_hips
-
-Method = Callable[[StereoBenchmark, "Error2DStats | None"], np.ndarray]
 
 BIAS_MODES = ("none", "mean", "root", "calibrated")
 
@@ -62,25 +63,33 @@ def triangulation_method(bias: str = "mean", root: str = "detected") -> Method:
     if root not in ROOT_MODES:
         raise BinoposeError(f"unknown root mode {root!r} (expected one of: {', '.join(ROOT_MODES)})")
 
-    def method(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
-        kp = _input_2d(bench, stats, bias)
-        kp = torch.from_numpy(root_from_hips(kp) if root == "hips" else kp)
-        return triangulate(kp, bench.projection_matrices()).numpy()
+    def prepare(frames: FoldFrames, stats: Error2DStats | None) -> Predict:
+        stats = _light(stats)
 
-    return method
+        def predict(bench: StereoBenchmark) -> np.ndarray:
+            kp = _input_2d(bench, stats, bias)
+            kp = torch.from_numpy(root_from_hips(kp) if root == "hips" else kp)
+            return triangulate(kp, bench.projection_matrices()).numpy()
+
+        return predict
+
+    return Method(prepare)
 
 
-def noise_level(stats: Error2DStats, kp2d: np.ndarray, reference: ErrorModel2D) -> float:
+def noise_level(
+    stats: Error2DStats, kp2d: np.ndarray | None, reference: ErrorModel2D, person: float | None = None
+) -> float:
     """The diffusion noise level that matches the protocol's 2D error statistics.
 
     With (prediction, ground truth) pairs (cross-subject), an error model is fitted on them and the
     level is the size of its per-joint part over the reference model's (:meth:`ErrorModel2D.joint_rms`):
     a per-frame offset of the whole pose is no noise a pose prior can remove. With only a per-joint
     scale (official), which mixes both, it is that scale, relative to the person's size in the image,
-    over the reference model's whole size."""
+    over the reference model's whole size (``person``: the mean size, when ``kp2d`` is not given)."""
     if stats.pred is not None:
         return fit_error_model(stats.pred, stats.gt).joint_rms() / reference.joint_rms()
-    person = float(pose_scale_px(torch.from_numpy(np.asarray(kp2d, np.float64))).mean())
+    if person is None:
+        person = float(pose_scale_px(torch.from_numpy(np.asarray(kp2d, np.float64))).mean())
     rms = float(np.sqrt(np.mean((np.asarray(stats.scale_px) / person) ** 2)))
     return rms / reference.rms()
 
@@ -178,38 +187,75 @@ def dualdiff_method(
     if level not in LEVEL_MODES:
         raise BinoposeError(f"unknown level mode {level!r} (expected one of: {', '.join(LEVEL_MODES)})")
 
-    def method(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
-        kp, P, opts = dualdiff_inputs(refiner, bench, stats, bias, match_noise, level)
-        return refiner.refine(kp, P, options=opts).poses.numpy()
+    def prepare(frames: FoldFrames, stats: Error2DStats | None) -> Predict:
+        opts = refiner.options
+        if stats is not None and match_noise:
+            if refiner.conditioning.noise_profile:
+                opts = replace(opts, noise_profile=tuple(noise_profile(stats)))
+            stereo, person = _input_summary(refiner, frames, stats, bias)
+            kind = STEREO if stereo > 0.5 else PER_VIEW  # majority_family over the whole fold
+            opts = replace(opts, start_sigma=noise_level(stats, None, refiner.error_models[kind], person))
+        fit = None if stats is None else stats.frames
+        can_calibrate = fit is not None and fit.kp3d_gt is not None
+        if level == "calibrated" and not can_calibrate:
+            raise BinoposeError(
+                "--level calibrated needs a protocol with other frames to fit on (cross-subject)"
+            )
+        if match_noise and level != "matched" and can_calibrate:
+            opts = replace(opts, start_sigma=calibrate_level(refiner, fit, _input_2d(fit, stats, bias), opts))
+        light = _light(stats)
 
-    return method
+        def predict(bench: StereoBenchmark) -> np.ndarray:
+            kp = _input_2d(bench, light, bias)
+            return refiner.refine(kp, bench.projection_matrices(), options=opts).poses.numpy()
+
+        return predict
+
+    return Method(prepare)
+
+
+def _input_summary(
+    refiner: Refiner, frames: FoldFrames, stats: Error2DStats, bias: str
+) -> tuple[float, float]:
+    """Over a fold's (bias-corrected) input: the share of poses that look stereo-aware, and the mean
+    size of the person in the images (px), read a chunk at a time."""
+    stereo, person = 0, 0.0
+    for _, bench in frames.chunks():
+        kp = torch.from_numpy(_input_2d(bench, stats, bias))
+        stereo += int(refiner.looks_stereo(kp, bench.projection_matrices()).sum())
+        person += float(pose_scale_px(kp).sum())
+    return stereo / max(frames.n, 1), person / max(2 * frames.n, 1)
 
 
 def with_body_offsets(method: Method) -> Method:
     """Add joint-definition offsets (body frame, :mod:`binopose.offsets`) fitted on the frames the
     protocol lets a method fit on (cross-subject: the other subjects), by running ``method`` there."""
 
-    def wrapped(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
+    method = as_method(method)
+
+    def prepare(frames: FoldFrames, stats: Error2DStats | None) -> Predict:
         if stats is None or stats.frames is None or stats.frames.kp3d_gt is None:
             raise BinoposeError(
                 "body offsets need a protocol that allows fitting on other frames (cross-subject)"
             )
         offsets = fit_body_offsets(method(stats.frames.blind(), stats), stats.frames.kp3d_gt)
-        return apply_body_offsets(method(bench, stats), offsets)
+        inner = method.prepare(frames, stats)
+        return lambda bench: apply_body_offsets(inner(bench), offsets)
 
-    return wrapped
+    return Method(prepare)
 
 
 #: frames (at most) that :func:`with_calibrated_bias` fits its shift on; a mean needs few
 CALIBRATION_FRAMES = 8192
 
 
-def _shifted(bench: StereoBenchmark, shift: np.ndarray) -> StereoBenchmark:
-    return replace(bench, kp2d_pred=bench.kp2d_pred.astype(np.float64) - shift)
+def _spread(total: int, n: int) -> np.ndarray:
+    """``n`` positions spread evenly over ``total`` (all of them when there are no more)."""
+    return np.arange(total) if total <= n else np.linspace(0, total - 1, n).round().astype(int)
 
 
 def _spread_subset(bench: StereoBenchmark, n: int) -> StereoBenchmark:
-    return bench if len(bench) <= n else bench.subset(np.linspace(0, len(bench) - 1, n).round().astype(int))
+    return bench if len(bench) <= n else bench.subset(_spread(len(bench), n))
 
 
 def with_calibrated_bias(method: Method, iterations: int = 3) -> Method:
@@ -223,7 +269,9 @@ def with_calibrated_bias(method: Method, iterations: int = 3) -> Method:
     definitions); c accounts for both. It starts at the mean error and takes ``iterations`` fixed-point
     steps, each one run of ``method`` on up to :data:`CALIBRATION_FRAMES` of those frames."""
 
-    def wrapped(bench: StereoBenchmark, stats: Error2DStats | None) -> np.ndarray:
+    method = as_method(method)
+
+    def prepare(frames: FoldFrames, stats: Error2DStats | None) -> Predict:
         if stats is None:
             raise BinoposeError(
                 "--bias calibrated needs a protocol with 2D error statistics (official, cross-subject)"
@@ -233,22 +281,23 @@ def with_calibrated_bias(method: Method, iterations: int = 3) -> Method:
             fit, target = known.blind(), np.nanmean(known.kp2d_gt.astype(np.float64), 0)
         else:
             known = None
-            fit = _spread_subset(bench, CALIBRATION_FRAMES)
+            fit = frames.gather(_spread(frames.n, CALIBRATION_FRAMES))
             target = np.nanmean(fit.kp2d_pred.astype(np.float64), 0) - stats.mean_px
         P = fit.projection_matrices()
 
-        def run(frames: StereoBenchmark, shift: np.ndarray, others: StereoBenchmark | None) -> np.ndarray:
+        def inner_stats(shift: np.ndarray, others: StereoBenchmark | None) -> Error2DStats:
             # the method's own fitting (a calibrated start level) sees the other frames shifted alike
-            inner = stats if others is None else replace(stats, frames=_shifted(others, shift))
-            return np.asarray(method(_shifted(frames, shift), inner), np.float64)
+            return stats if others is None else replace(stats, frames=_shifted(others, shift))
 
         shift = np.asarray(stats.mean_px, np.float64).copy()
         for _ in range(iterations):
-            uv = project(torch.from_numpy(run(fit, shift, known)), P).numpy()
+            out = np.asarray(method(_shifted(fit, shift), inner_stats(shift, known)), np.float64)
+            uv = project(torch.from_numpy(out), P).numpy()
             shift = shift + (np.nanmean(uv, 0) - target)
-        return run(bench, shift, stats.frames)
+        inner = method.prepare(frames.shifted(shift), inner_stats(shift, stats.frames))
+        return lambda bench: np.asarray(inner(_shifted(bench, shift)), np.float64)
 
-    return wrapped
+    return Method(prepare)
 
 
 def evaluate(

@@ -78,62 +78,86 @@ def _nan_to_none(a: np.ndarray) -> list:
     return [None if not np.isfinite(v) else round(float(v), 3) for v in a.ravel()]
 
 
-def _json_text(p: Poses3D) -> str:
-    frames = [
-        {
-            "frame": int(f),
-            "joints_mm": [_nan_to_none(x) for x in pose],
-            "uncertainty_mm": _nan_to_none(unc),
-        }
-        for f, pose, unc in zip(p.frame_index, p.poses, p.uncertainty, strict=False)
-    ]
+def _cameras(p: Poses3D) -> list[str]:
+    return camera_names(p.meta)
+
+
+def camera_names(meta: dict) -> list[str]:
+    """The camera names a pose file declares (``meta["cameras"]``; empty when unknown)."""
+    cams = meta.get("cameras", [])
+    return [str(c) for c in cams] if isinstance(cams, list) else []
+
+
+def json_head(fps: float | None, meta: dict) -> str:
+    """The pose JSON up to its frames (:func:`json_frames` follow, joined by commas, then ``]}``)."""
     doc = {
         "format": "binopose.poses3d/1",
         "units": "mm",
         "coordinates": FRAME_NOTE,
-        "cameras": _cameras(p),
-        "fps": p.fps,
+        "cameras": camera_names(meta),
+        "fps": fps,
         "joint_names": list(JOINT_NAMES),
-        "meta": p.meta,
-        "frames": frames,
+        "meta": meta,
     }
-    return json.dumps(doc, separators=(",", ":"), allow_nan=False) + "\n"
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False)[:-1] + ',"frames":['
 
 
-def _cameras(p: Poses3D) -> list[str]:
-    cams = p.meta.get("cameras", [])
-    return [str(c) for c in cams] if isinstance(cams, list) else []
+def json_frames(p: Poses3D) -> list[str]:
+    return [
+        json.dumps(
+            {
+                "frame": int(f),
+                "joints_mm": [_nan_to_none(x) for x in pose],
+                "uncertainty_mm": _nan_to_none(unc),
+            },
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+        for f, pose, unc in zip(p.frame_index, p.poses, p.uncertainty, strict=False)
+    ]
 
 
-def _csv_text(p: Poses3D) -> str:
-    """A ``# key: value`` preamble (read with ``pandas.read_csv(f, comment="#")``), then the table."""
-    buf = _io.StringIO()
-    for key, value in (
-        ("format", "binopose.poses3d/1"),
-        ("coordinates", FRAME_NOTE),
-        ("cameras", ", ".join(_cameras(p)) or "unknown"),
-        ("fps", "unknown" if p.fps is None else f"{p.fps:g}"),
-    ):
-        buf.write(f"# {key}: {value}\n")
-    w = csv.writer(buf, lineterminator="\n")
+def _json_text(p: Poses3D) -> str:
+    return json_head(p.fps, p.meta) + ",".join(json_frames(p)) + "]}\n"
+
+
+def csv_head(fps: float | None, meta: dict) -> str:
+    """A ``# key: value`` preamble (read with ``pandas.read_csv(f, comment="#")``), then the header row
+    (:func:`csv_rows` follow)."""
+    lines = [
+        f"# {key}: {value}\n"
+        for key, value in (
+            ("format", "binopose.poses3d/1"),
+            ("coordinates", FRAME_NOTE),
+            ("cameras", ", ".join(camera_names(meta)) or "unknown"),
+            ("fps", "unknown" if fps is None else f"{fps:g}"),
+        )
+    ]
     cols = [f"{j}_{c}_mm" for j in JOINT_NAMES for c in "xyz"] + [f"{j}_unc_mm" for j in JOINT_NAMES]
-    w.writerow(["frame", "time_s", *cols])
+    return "".join(lines) + ",".join(["frame", "time_s", *cols]) + "\n"
+
+
+def csv_rows(p: Poses3D, first_frame: int | None = None) -> str:
+    """CSV rows of ``p``; times count from ``first_frame`` (default: p's first frame)."""
+    buf = _io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    t0 = p.frame_index[0] if first_frame is None and len(p) else (first_frame or 0)
+    times = (p.frame_index - t0) / (p.fps or 1.0)
     fmt = lambda v: "" if not np.isfinite(v) else f"{v:.3f}"  # noqa: E731
-    for f, t, pose, unc in zip(p.frame_index, p.times, p.poses, p.uncertainty, strict=False):
+    for f, t, pose, unc in zip(p.frame_index, times, p.poses, p.uncertainty, strict=False):
         w.writerow([int(f), f"{t:.6f}", *map(fmt, pose.ravel()), *map(fmt, unc)])
     return buf.getvalue()
 
 
-def trc_text(p: Poses3D, units: str = "m", name: str = "poses.trc", frame: str = "upright") -> str:
-    """OpenSim TRC text, ``units`` "m" or "mm". ``frame`` (``binopose.geometry.transforms``): "upright" =
-    the camera frame turned 180 degrees about x (x right, y up, z towards the camera), "gravity" = y
-    along the floor's normal estimated from the ankles (the floor at y = 0), "camera" = as is."""
+def _csv_text(p: Poses3D) -> str:
+    return csv_head(p.fps, p.meta) + csv_rows(p)
+
+
+def trc_head(n: int, fps: float | None, units: str = "m", name: str = "poses.trc") -> str:
+    """The TRC header of ``n`` frames (:func:`trc_rows` follow)."""
     if units not in ("m", "mm"):
         raise BinoposeError(f"TRC units must be 'm' or 'mm', got {units!r}")
-    scale = 0.001 if units == "m" else 1.0
-    X = apply_frame(p.poses, *export_frame(p.poses, frame)) * scale
-    rate = p.fps or 1.0
-    n = len(p)
+    rate = fps or 1.0
     lines = [
         f"PathFileType\t4\t(X/Y/Z)\t{name}",
         "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
@@ -142,12 +166,37 @@ def trc_text(p: Poses3D, units: str = "m", name: str = "poses.trc", frame: str =
         "\t\t" + "\t".join(f"{c}{k + 1}" for k in range(NUM_JOINTS) for c in "XYZ"),
         "",
     ]
+    return "\n".join(lines) + "\n"
+
+
+def trc_rows(
+    p: Poses3D,
+    units: str = "m",
+    start: int = 0,
+    first_frame: int | None = None,
+    frame: tuple[np.ndarray, np.ndarray] | None = None,
+) -> str:
+    """TRC rows of ``p``, numbered from ``start + 1``, times from ``first_frame`` (default: p's first),
+    in the export frame ``frame`` = (R, t) (default: "upright", :func:`trc_text`)."""
+    R, t = frame if frame is not None else export_frame(p.poses, "upright")
+    X = apply_frame(p.poses, R, t) * (0.001 if units == "m" else 1.0)
+    t0 = p.frame_index[0] if first_frame is None and len(p) else (first_frame or 0)
+    times = (p.frame_index - t0) / (p.fps or 1.0)
     # a missing joint is "NaN", not an empty cell: OpenSim's TRC reader splits rows on whitespace and
     # refuses a row with fewer columns than the header (empty trailing cells vanish)
     fmt = lambda v: "NaN" if not np.isfinite(v) else f"{v:.6f}"  # noqa: E731
-    for i in range(n):
-        lines.append("\t".join([str(i + 1), f"{p.times[i]:.6f}", *map(fmt, X[i].ravel())]))
-    return "\n".join(lines) + "\n"
+    return "".join(
+        "\t".join([str(start + i + 1), f"{times[i]:.6f}", *map(fmt, X[i].ravel())]) + "\n"
+        for i in range(len(p))
+    )
+
+
+def trc_text(p: Poses3D, units: str = "m", name: str = "poses.trc", frame: str = "upright") -> str:
+    """OpenSim TRC text, ``units`` "m" or "mm". ``frame`` (``binopose.geometry.transforms``): "upright" =
+    the camera frame turned 180 degrees about x (x right, y up, z towards the camera), "gravity" = y
+    along the floor's normal estimated from the ankles (the floor at y = 0), "camera" = as is."""
+    head = trc_head(len(p), p.fps, units, name)
+    return head + trc_rows(p, units, frame=export_frame(p.poses, frame))
 
 
 def save_poses(path: str | os.PathLike, p: Poses3D, trc_units: str = "m", trc_frame: str = "upright") -> Path:

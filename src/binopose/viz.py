@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,13 @@ from binopose.io import Keypoints2D, Poses3D
 from binopose.io_utils import atomic_write
 from binopose.skeleton import BONES, LEFT_RIGHT_PAIRS
 from binopose.video.media import FrameSource
+
+
+def _tmp_name(path: Path, suffix: str) -> Path:
+    """A temporary name next to ``path``, unique to this process and call (the writers pick the format
+    from the suffix, so it ends in ``suffix``)."""
+    return path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+
 
 _LEFT_JOINTS = {left for _, left in LEFT_RIGHT_PAIRS}
 _RIGHT_JOINTS = {right for right, _ in LEFT_RIGHT_PAIRS}
@@ -113,7 +122,7 @@ def write_overlay(
             atomic_write(path / f"overlay_{fi:06d}.png", lambda p, buf=buf: p.write_bytes(buf.tobytes()))
         return path
 
-    tmp = path.with_name(f".{path.stem}.tmp.mp4")  # the writer picks the container from the suffix
+    tmp = _tmp_name(path, ".mp4")  # the writer picks the container from the suffix
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = None
     try:
@@ -249,7 +258,7 @@ def animate_poses_3d(
         writer, fmt = FFMpegWriter(fps=rate), ".mp4"
     else:
         raise BinoposeError(f"animation must be .gif or .mp4, got {path}")
-    tmp = path.with_name(f".{path.stem}.tmp{fmt}")
+    tmp = _tmp_name(path, fmt)
     try:
         anim.save(str(tmp), writer=writer, dpi=72)
         tmp.replace(path)

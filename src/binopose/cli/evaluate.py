@@ -24,6 +24,7 @@ from binopose.evaluate import (
 )
 from binopose.io_utils import atomic_write_json, check_output
 from binopose.metrics import format_table
+from binopose.stream.evaluate import evaluate_file
 
 METHODS = ("triangulate", "dualdiff")
 
@@ -88,7 +89,6 @@ def _run(args: argparse.Namespace, active: bool) -> int:
         raise BinoposeError(f"unknown method {args.method!r} (expected one of: {', '.join(METHODS)})")
     if args.json:
         check_output(args.json, {"DATA.npz": args.data, "--model": args.model})
-    bench = load_benchmark(args.data)
     if args.bias is None:
         args.bias = default_bias(args.method, args.protocol)
     inner_bias = "none" if args.bias == "calibrated" else args.bias
@@ -107,7 +107,10 @@ def _run(args: argparse.Namespace, active: bool) -> int:
         if args.protocol != "cross-subject":
             raise BinoposeError("--body-offsets is only allowed under --protocol cross-subject")
         method = with_body_offsets(method)
-    result, _ = evaluate(bench, method, args.protocol, name=args.method)
+    if active:  # under torchrun: the whole file in every rank, the refiner's network passes shared
+        result, _ = evaluate(load_benchmark(args.data), method, args.protocol, name=args.method)
+    else:  # a chunk at a time
+        result = evaluate_file(args.data, method, args.protocol, name=args.method)
     result["body_offsets"] = bool(args.body_offsets)
     if args.method == "dualdiff":
         result["options"] = {

@@ -18,7 +18,9 @@ from binopose.formats.openpose import read_keypoints
 from binopose.geometry.rig import load_rig
 from binopose.io import POSE_FORMATS, save_poses
 from binopose.io_utils import check_output
-from binopose.video.pipeline import SMOOTHERS, LiftConfig, lift, load_refiner
+from binopose.stream.lift import keypoint_chunks, lift_chunks
+from binopose.stream.poses import write_poses
+from binopose.video.pipeline import SMOOTHERS, LiftConfig, lift, lift_meta, load_refiner
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -73,7 +75,6 @@ def _run(args: argparse.Namespace, active: bool) -> int:
         raise BinoposeError(f"--out must end in one of {', '.join(POSE_FORMATS)}, got {args.out!r}")
     kps = args.keypoints if isinstance(args.keypoints, list) else [args.keypoints]
     check_output(args.out, {f"KP {k}": k for k in kps} | {"--rig": args.rig, "--model": args.model})
-    kp = read_keypoints(args.keypoints, args.layout)
     rig = load_rig(args.rig, *(args.cameras or (None, None)), units=args.rig_units)
     cfg = LiftConfig(
         refine=args.method == "dualdiff",
@@ -84,12 +85,21 @@ def _run(args: argparse.Namespace, active: bool) -> int:
     # loaded here, not on demand in lift: a bad model fails even when nothing is refinable
     chunk_setting(args)
     refiner = sharded(load_refiner(cfg), args, active) if cfg.refine else None
-    poses, info = lift(kp, rig, cfg, args.fps, ideal=args.ideal, refiner=refiner)
-    if not is_main():
-        return 0
-    save_poses(args.out, poses, trc_frame=args.frame)
-    print(
-        f"{len(poses)} poses ({args.method}; {info['lr_swapped_frames']} left/right swaps fixed) "
-        f"-> {args.out}"
-    )
+    # the whole sequence in memory where a step needs all of it: a filter that runs backwards too, a TRC
+    # frame fitted to the floor under every frame, or ranks under torchrun that share one refine call's
+    # network passes; else a chunk at a time (memory does not grow with the file)
+    gravity = args.out.lower().endswith(".trc") and args.frame == "gravity"
+    if active or cfg.smooth != "none" or gravity:
+        kp = read_keypoints(kps, args.layout)
+        poses, info = lift(kp, rig, cfg, args.fps, ideal=args.ideal, refiner=refiner)
+        if not is_main():
+            return 0
+        save_poses(args.out, poses, trc_frame=args.frame)
+        n = len(poses)
+    else:
+        frames, chunks = keypoint_chunks(kps, args.layout)
+        info = {}
+        poses_iter = lift_chunks(chunks, rig, cfg, args.fps, args.ideal, refiner, info)
+        n = write_poses(args.out, frames, args.fps, lift_meta(cfg, rig), poses_iter, trc_frame=args.frame)
+    print(f"{n} poses ({args.method}; {info['lr_swapped_frames']} left/right swaps fixed) -> {args.out}")
     return 0

@@ -116,17 +116,38 @@ class StereoBenchmark:
         )
 
 
-def _check_shape(name: str, a: np.ndarray, want: tuple, n: int | None) -> None:
+def _check_shape(name: str, shape: tuple, dtype: np.dtype, want: tuple, n: int | None) -> None:
     want = tuple(n if w is None else w for w in want)
-    if a.shape != want or (n is None and a.ndim != len(want)):
-        shape = (
+    if tuple(shape) != want:
+        shape_s = (
             "("
             + ", ".join("N" if w is None else str(w) for w in _REQUIRED.get(name, _OPTIONAL.get(name)))
             + ")"
         )
-        raise BinoposeError(f"benchmark file: {name!r} has shape {a.shape}, expected {shape}")
-    if a.dtype.kind not in "fiu":
-        raise BinoposeError(f"benchmark file: {name!r} has dtype {a.dtype}, expected numbers")
+        raise BinoposeError(f"benchmark file: {name!r} has shape {tuple(shape)}, expected {shape_s}")
+    if dtype.kind not in "fiu":
+        raise BinoposeError(f"benchmark file: {name!r} has dtype {dtype}, expected numbers")
+
+
+#: the members a method or a protocol reads, one row per frame
+ROW_MEMBERS = (*_REQUIRED, "kp2d_gt", "kp3d_gt", "baseline_mm", "subject", "action")
+
+
+def check_members(shapes: dict[str, tuple], dtypes: dict[str, np.dtype], p: Path) -> int:
+    """Check the members' shapes and dtypes (from arrays, or from ``.npy`` headers); returns N."""
+    missing = [k for k in _REQUIRED if k not in shapes]
+    if missing:
+        raise BinoposeError(f"benchmark file {p} lacks required array(s): {', '.join(missing)}")
+    n = shapes["kp2d_pred"][0] if shapes["kp2d_pred"] else -1
+    if n <= 0:
+        raise BinoposeError(f"benchmark file {p} has no frames")
+    for k, want in {**_REQUIRED, **_OPTIONAL}.items():
+        if k in shapes:
+            _check_shape(k, shapes[k], dtypes[k], want, n)
+    for k in ("subject", "action"):
+        if k in shapes and tuple(shapes[k]) != (n,):
+            raise BinoposeError(f"benchmark file {p}: {k!r} has shape {shapes[k]}, expected (N,) = ({n},)")
+    return n
 
 
 def load_benchmark(path: str | os.PathLike) -> StereoBenchmark:
@@ -134,22 +155,34 @@ def load_benchmark(path: str | os.PathLike) -> StereoBenchmark:
     p = Path(path)
     data = read_npz(p, "benchmark file")
     data = {k: v for k, v in data.items() if isinstance(v, np.ndarray)}  # members that are not .npy
-    missing = [k for k in _REQUIRED if k not in data]
-    if missing:
-        raise BinoposeError(f"benchmark file {p} lacks required array(s): {', '.join(missing)}")
-    n = data["kp2d_pred"].shape[0] if data["kp2d_pred"].ndim else -1
-    if n <= 0:
-        raise BinoposeError(f"benchmark file {p} has no frames")
-    for k, want in {**_REQUIRED, **_OPTIONAL}.items():
-        if k in data:
-            _check_shape(k, data[k], want, n)
-    for k in ("kp3d_gt", "kp2d_gt"):  # NaN ground truth would drop frames from the means silently
-        bad = int((~np.isfinite(data[k]).reshape(n, -1)).any(1).sum()) if k in data else 0
-        if bad:
+    n = check_members({k: v.shape for k, v in data.items()}, {k: v.dtype for k, v in data.items()}, p)
+    refuse_bad_truth(bad_truth(data), n, p)
+    return from_arrays(data, p)
+
+
+def bad_truth(data: dict[str, np.ndarray]) -> dict[str, int]:
+    """Frames whose ground truth (kp3d_gt, kp2d_gt) has a NaN or infinite number, per member."""
+    n = len(data["kp2d_pred"])
+    return {
+        k: int((~np.isfinite(data[k]).reshape(n, -1)).any(1).sum()) for k in ("kp3d_gt", "kp2d_gt") if k in data
+    }
+
+
+def refuse_bad_truth(bad: dict[str, int], n: int, p: Path) -> None:
+    """NaN ground truth would drop frames from the means silently: refused (``bad``: :func:`bad_truth`,
+    summed over a file's chunks)."""
+    for k, count in bad.items():
+        if count:
             raise BinoposeError(
-                f"benchmark file {p}: {k!r} is NaN or infinite in {bad} of {n} frame(s); ground truth must "
+                f"benchmark file {p}: {k!r} is NaN or infinite in {count} of {n} frame(s); ground truth must "
                 "be complete (remove those frames from the file)"
             )
+
+
+def from_arrays(data: dict[str, np.ndarray], p: Path) -> StereoBenchmark:
+    """A :class:`StereoBenchmark` of checked members (all frames, or a chunk of them): cameras are
+    checked here (finite, K upper triangular, R a rotation, a baseline)."""
+    n = data["kp2d_pred"].shape[0]
     K = data["K"].astype(np.float64)
     finite_K = np.isfinite(K).all((-1, -2))  # (N, 2)
     singular = np.abs(np.linalg.det(np.where(finite_K[..., None, None], K, np.eye(3)))) < 1e-9
@@ -180,13 +213,7 @@ def load_benchmark(path: str | os.PathLike) -> StereoBenchmark:
         raise BinoposeError(
             f"benchmark file {p}: {int((baseline < 1e-6).sum())} frame(s) have a zero stereo baseline"
         )
-    labels = {}
-    for k in ("subject", "action"):
-        if k in data and data[k].shape != (n,):
-            raise BinoposeError(
-                f"benchmark file {p}: {k!r} has shape {data[k].shape}, expected (N,) = ({n},)"
-            )
-        labels[k] = data[k].astype(str) if k in data else np.full(n, "all")
+    labels = {k: data[k].astype(str) if k in data else np.full(n, "all") for k in ("subject", "action")}
     return StereoBenchmark(
         path=str(p),
         kp2d_pred=data["kp2d_pred"].astype(np.float32),

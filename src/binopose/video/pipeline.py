@@ -70,7 +70,11 @@ def undistort(kp2d: np.ndarray, rig: StereoRig) -> torch.Tensor:
 
 
 def fix_left_right(
-    uv: torch.Tensor, conf: torch.Tensor, P: torch.Tensor, ratio: float = 0.7
+    uv: torch.Tensor,
+    conf: torch.Tensor,
+    P: torch.Tensor,
+    ratio: float = 0.7,
+    index: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Repair frames where one view's detector swapped the subject's left and right (single-image
     detectors such as BlazePose do, now and then).
@@ -80,6 +84,8 @@ def fix_left_right(
     disagree, not which one is wrong; the frames are taken to be a sequence and the labelling
     (swap the right view, or the left one) whose 3D pose is closer to the nearest frame where the
     views agreed wins. Returns the repaired (uv, conf) and the (N,) bool mask of repaired frames.
+    ``index``: (N,) positions of the frames in the sequence (default 0..N-1; a chunk of a long sequence
+    passes its own, with the nearest agreeing frames before and after it).
     """
     perm = torch.as_tensor(flip_permutation())
     uv_s, conf_s = uv.clone(), conf.clone()
@@ -93,7 +99,8 @@ def fix_left_right(
     good = torch.nonzero(~swap).flatten()
     if swap.any() and len(good):
         i = torch.nonzero(swap).flatten()
-        nearest = good[(i[:, None] - good[None]).abs().argmin(1)]
+        pos = torch.arange(len(swap)) if index is None else torch.as_tensor(index)
+        nearest = good[(pos[i][:, None] - pos[good][None]).abs().argmin(1)]
         X_s, X_g = triangulate(uv_s[i], P, conf_s[i]), triangulate(uv[nearest], P, conf[nearest])
         d_right = torch.nanmean((X_s - X_g).norm(dim=-1), dim=1)
         d_left = torch.nanmean((X_s[:, perm] - X_g).norm(dim=-1), dim=1)
@@ -148,6 +155,12 @@ def load_refiner(cfg: LiftConfig) -> Refiner:
         raise BinoposeError(
             f"cannot load the refiner model: {e} (give --model PATH, or --no-refine)"
         ) from None
+
+
+def lift_meta(cfg: LiftConfig, rig: StereoRig) -> dict:
+    """The ``meta`` of the poses :func:`lift` returns (no absolute paths in outputs)."""
+    lift_cfg = asdict(cfg) | {"model": cfg.model and Path(cfg.model).name}
+    return {"lift": lift_cfg, "cameras": [rig.left.name, rig.right.name]}
 
 
 def lift(
@@ -207,10 +220,7 @@ def lift(
             raise BinoposeError("One-Euro smoothing needs the frame rate (give --fps)")
         X = one_euro(X, fps, cfg.min_cutoff_hz, cfg.beta)
     frames = kp.frame_index[:, 0] if kp.frame_index is not None else None
-    lift_cfg = asdict(cfg) | {"model": cfg.model and Path(cfg.model).name}  # no absolute paths in outputs
-    poses = Poses3D(
-        X, unc.numpy(), frames, fps, {"lift": lift_cfg, "cameras": [rig.left.name, rig.right.name]}
-    )
+    poses = Poses3D(X, unc.numpy(), frames, fps, lift_meta(cfg, rig))
     info["triangulated"] = tri.numpy()
     info["lr_swapped"] = swapped.numpy()
     return poses, info
@@ -226,6 +236,18 @@ def relative_to(path: Path, folder: Path) -> str:
 
 # --- the whole run -----------------------------------------------------------------------------------
 def run_pipeline(
+    left: str | Path, right: str | Path, rig: StereoRig, out_dir: str | Path, *args, **kwargs
+) -> dict:
+    """Two videos (or image folders) -> files in ``out_dir`` (see :func:`_run_pipeline`), holding the
+    folder's lock (:func:`binopose.lock.folder_lock`): a second run into the same folder at the same time
+    stops with one line before it writes anything."""
+    from binopose.lock import folder_lock
+
+    with folder_lock(out_dir):
+        return _run_pipeline(left, right, rig, out_dir, *args, **kwargs)
+
+
+def _run_pipeline(
     left: str | Path,
     right: str | Path,
     rig: StereoRig,

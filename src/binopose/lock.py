@@ -1,0 +1,39 @@
+"""One ``binopose run`` per output folder at a time: an exclusive ``fcntl.flock`` on a lock file in the
+folder, held for the whole run (the kernel lets it go when the process ends, however it ends)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from binopose.errors import BinoposeError
+
+LOCK_FILE = ".binopose.lock"
+
+
+@contextmanager
+def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
+    """Hold the folder's lock (creating the folder), or raise :class:`BinoposeError` at once when
+    another process holds it."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise BinoposeError(f"cannot use output folder {folder}: {e.strerror or e}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BinoposeError(
+                f"output folder {folder} is in use by another binopose run; wait for it to finish or "
+                "give another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield folder / LOCK_FILE
+    finally:
+        os.close(fd)  # releases the lock
