@@ -1,8 +1,17 @@
-"""Peak memory of large inputs: refining many poses through the Refiner, and reading a long video.
+"""Peak memory of large inputs: the ``binopose`` CLI on N poses, refining through the Refiner, reading a
+long video.
 
-    OMP_NUM_THREADS=1 python bench/memory.py                      # both, defaults below
+    OMP_NUM_THREADS=1 python bench/memory.py                      # refine + video, defaults below
+    python bench/memory.py cli --poses 1000000 [--runs refine-npz,refine-json,eval-dualdiff,eval-cross]
     OMP_NUM_THREADS=1 python bench/memory.py refine --poses 1000000 [--model PATH]
     OMP_NUM_THREADS=1 python bench/memory.py video --frames 2000 --size 320x240
+
+``cli``: writes a 2D keypoint file and a benchmark file of N poses (compressed .npz, written a chunk at a
+time) to a temporary folder, then runs each CLI command as a subprocess and reads that process's own
+peak resident set size from ``os.wait4`` (``ru_maxrss``): ``refine-npz`` / ``refine-json`` =
+``binopose refine KP.npz --rig RIG --out OUT.npz|.json`` (the shipped model), ``eval-dualdiff`` =
+``binopose eval B.npz --method dualdiff --protocol raw --json J``, ``eval-cross`` = ``binopose eval
+B.npz --method triangulate --protocol cross-subject --json J`` (5 subjects).
 
 Each measurement runs in a fresh subprocess and reads its peak resident set size with
 ``resource.getrusage`` (``ru_maxrss``). ``refine``: random stereo 2D keypoints of N poses (float32,
@@ -133,6 +142,110 @@ def write_video(path: Path, frames: int, size: tuple[int, int]) -> None:
     vw.release()
 
 
+CLI_RUNS = {
+    "refine-npz": ["refine", "{kp}", "--rig", "{rig}", "--out", "{out}/poses.npz"],
+    "refine-json": ["refine", "{kp}", "--rig", "{rig}", "--out", "{out}/poses.json"],
+    "eval-dualdiff": [
+        "eval",
+        "{bench}",
+        "--method",
+        "dualdiff",
+        "--protocol",
+        "raw",
+        "--json",
+        "{out}/e.json",
+    ],
+    "eval-cross": [
+        "eval",
+        "{bench}",
+        "--method",
+        "triangulate",
+        "--protocol",
+        "cross-subject",
+        "--json",
+        "{out}/c.json",
+    ],
+}
+
+
+def write_inputs(folder: Path, n: int) -> dict[str, str]:
+    """A rig, a 2D keypoint file and a benchmark file of ``n`` poses, written a chunk at a time."""
+    import numpy as np
+    import torch
+
+    from binopose.geometry import project
+    from binopose.geometry.rig import Camera, StereoRig, save_rig
+    from binopose.stream.npz import NpzWriter
+
+    K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
+    rig = StereoRig(Camera("l", (1280, 720), K), Camera("r", (1280, 720), K, t=[-400.0, 0, 0]))
+    save_rig(rig, folder / "rig.toml", units="mm")
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 250, (4096, 17, 3)) + [0, 0, 4000]
+    uv = project(torch.tensor(X), rig.projection_matrices(torch.float64)).numpy()
+    with NpzWriter(folder / "kp.npz") as kp, NpzWriter(folder / "bench_stereo_test.npz") as b:
+        for i in range(0, n, 4096):
+            m = min(4096, n - i)
+            pred = (uv[:m] + rng.normal(0, 2, (m, 2, 17, 2))).astype(np.float32)
+            kp.add("kp2d", pred)
+            kp.add("conf", np.ones((m, 2, 17), np.float32))
+            b.add("kp2d_pred", pred)
+            b.add("kp2d_gt", uv[:m].astype(np.float32))
+            b.add("kp3d_gt", X[:m].astype(np.float32))
+            b.add("K", np.broadcast_to(K, (m, 2, 3, 3)).astype(np.float32))
+            b.add("R_right_from_left", np.broadcast_to(np.eye(3), (m, 3, 3)))
+            b.add("t_right_from_left_mm", np.broadcast_to([-400.0, 0, 0], (m, 3)))
+            b.add("subject", np.array([f"S{k % 5 + 1}" for k in range(i, i + m)]))
+            b.add("action", np.array([f"a{k % 3}" for k in range(i, i + m)]))
+    return {
+        "kp": str(folder / "kp.npz"),
+        "bench": str(folder / "bench_stereo_test.npz"),
+        "rig": str(folder / "rig.toml"),
+    }
+
+
+def run_cli(argv: list[str]) -> dict:
+    """Run ``binopose ARGV`` and return its exit code, seconds and own peak RSS (``os.wait4``)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen([sys.executable, "-m", "binopose", *argv], stdout=out, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        tails = []
+        for f in (out, err):
+            f.seek(0)
+            tails.append(f.read().strip().splitlines()[-1:])
+    return {
+        "command": "binopose " + " ".join(argv),
+        "rc": p.returncode,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "stdout_tail": tails[0],
+        "stderr_tail": tails[1],
+    }
+
+
+def measure_cli(n: int, runs: list[str]) -> dict:
+    with tempfile.TemporaryDirectory(prefix="binopose_cli_mem_", dir="/tmp") as td:
+        t0 = time.perf_counter()
+        paths = write_inputs(Path(td), n) | {"out": td}
+        res = {
+            "poses": n,
+            "inputs_written_s": round(time.perf_counter() - t0, 1),
+            "input_mb": {k: round(os.path.getsize(paths[k]) / MB, 1) for k in ("kp", "bench")},
+            "runs": {},
+        }
+        for name in runs:
+            argv = [a.format(**paths) for a in CLI_RUNS[name]]
+            res["runs"][name] = r = run_cli(argv)
+            r["command"] = r["command"].replace(td, "$TMP")
+            print(
+                f"{name:<14} {n:>10,} poses: peak RSS {r['peak_rss_mb']:>7.0f} MB, {r['seconds']:>7.1f} s, rc {r['rc']}",
+                flush=True,
+            )
+    return res
+
+
 def _in_child(*args: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "_child", *args], capture_output=True, text=True)
     if out.returncode:
@@ -142,7 +255,8 @@ def _in_child(*args: str) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", nargs="?", default="all", choices=("all", "refine", "video", "_child"))
+    ap.add_argument("what", nargs="?", default="all", choices=("all", "cli", "refine", "video", "_child"))
+    ap.add_argument("--runs", default=",".join(CLI_RUNS), help="cli: which commands (default: all)")
     ap.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     ap.add_argument("--poses", type=int, default=1_000_000)
     ap.add_argument("--chunk", type=int, default=0, help="Refiner chunk size (default: the Refiner's own)")
@@ -168,6 +282,13 @@ def main() -> int:
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         },
     }
+    if args.what == "cli":
+        results["cli"] = measure_cli(args.poses, args.runs.split(","))
+        print(json.dumps(results, indent=1))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+        runs = results["cli"]["runs"].values()
+        return 0 if all(r["rc"] == 0 and r["peak_rss_mb"] < 2048 for r in runs) else 1
     if args.what in ("all", "refine"):
         results["refine"] = _in_child("refine", str(args.poses), args.model or "", str(args.chunk))
         r = results["refine"]

@@ -130,7 +130,7 @@ class MediaPipeDetector:
             ) from None
         self._W = blazepose_mapping(head)
         self.head = head
-        self._pose = mp.solutions.pose.Pose(
+        self._options = dict(
             static_image_mode=static_image_mode,
             model_complexity=model_complexity,
             smooth_landmarks=True,
@@ -138,6 +138,14 @@ class MediaPipeDetector:
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
+        self._pose = mp.solutions.pose.Pose(**self._options)
+
+    def reset(self) -> None:
+        """Forget the tracking state: the next frame is processed as the first of a video."""
+        import mediapipe as mp
+
+        self._pose.close()
+        self._pose = mp.solutions.pose.Pose(**self._options)
 
     def detect(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
