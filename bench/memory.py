@@ -9,7 +9,8 @@ long video.
 ``cli``: writes a 2D keypoint file and a benchmark file of N poses (compressed .npz, written a chunk at a
 time) to a temporary folder, then runs each CLI command as a subprocess and reads that process's own
 peak resident set size from ``os.wait4`` (``ru_maxrss``): ``refine-npz`` / ``refine-json`` =
-``binopose refine KP.npz --rig RIG --out OUT.npz|.json`` (the shipped model), ``eval-dualdiff`` =
+``binopose refine KP.npz --rig RIG --out OUT.npz|.json`` (the shipped model), ``refine-tri`` = the same
+with ``--method triangulate`` (no refiner: reading, lifting and writing only), ``eval-dualdiff`` =
 ``binopose eval B.npz --method dualdiff --protocol raw --json J``, ``eval-cross`` = ``binopose eval
 B.npz --method triangulate --protocol cross-subject --json J`` (5 subjects).
 
@@ -144,6 +145,7 @@ def write_video(path: Path, frames: int, size: tuple[int, int]) -> None:
 
 CLI_RUNS = {
     "refine-npz": ["refine", "{kp}", "--rig", "{rig}", "--out", "{out}/poses.npz"],
+    "refine-tri": ["refine", "{kp}", "--rig", "{rig}", "--method", "triangulate", "--out", "{out}/tri.npz"],
     "refine-json": ["refine", "{kp}", "--rig", "{rig}", "--out", "{out}/poses.json"],
     "eval-dualdiff": [
         "eval",
