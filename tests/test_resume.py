@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_pipeline import write_video
 
 from binopose.errors import BinoposeError
 from binopose.io import Keypoints2D, load_keypoints_2d, save_keypoints_2d
 from binopose.pair_detection import detect_pair
 from binopose.video import open_media
-from test_pipeline import write_video
 
 N = 12
 

@@ -67,10 +67,20 @@ class _Fold:
     subject: str | None  # None: every frame
     n: int
     stats: Error2DStats | None
+    fit: tuple[StereoBenchmark, np.ndarray, str] | None = None  # cross-subject: fitted when prepared
     predict: Predict | None = None
+    source: str | None = None
 
     def of(self, b: StereoBenchmark) -> StereoBenchmark:
         return b if self.subject is None else b.subset(np.flatnonzero(b.subject == self.subject))
+
+    def prepare(self, method: Method, frames: FoldFrames) -> None:
+        """Fit the fold's statistics (cross-subject: now, one fold at a time), prepare the method on
+        them, and keep only the prediction (the fitted frames are let go)."""
+        stats = self.stats if self.fit is None else fit_error_stats(*self.fit)
+        self.predict = method.prepare(frames, stats)
+        self.stats, self.fit = None, None
+        self.source = None if stats is None else stats.source
 
 
 def _frames(f: BenchmarkFile, fold: _Fold) -> FoldFrames:
@@ -110,8 +120,8 @@ def _folds(f: BenchmarkFile, protocol: str, fit_frames: int) -> tuple[list[_Fold
     folds = []
     for s in names:
         others = np.flatnonzero(sample.subject != s)
-        stats = fit_error_stats(sample, others, "frames of " + ", ".join(x for x in names if x != s))
-        folds.append(_Fold(s, s, subjects[s], stats))
+        fit = (sample, others, "frames of " + ", ".join(x for x in names if x != s))
+        folds.append(_Fold(s, s, subjects[s], None, fit))
     return folds, subjects, actions
 
 
@@ -136,8 +146,7 @@ def evaluate_file(
     method = as_method(method)
     folds, subjects, actions = _folds(f, protocol, fit_frames)
     for fold in folds:
-        fold.predict = method.prepare(_frames(f, fold), fold.stats)
-        fold.stats = None if fold.stats is None else fold.stats.source  # the fitted frames are let go
+        fold.prepare(method, _frames(f, fold))
     sums, block = MetricSums(f.reader.shapes["kp3d_gt"][1]), stream.CHUNK
     queues: dict[str, list[StereoBenchmark]] = {fold.name: [] for fold in folds}
     for _, b in f.chunks():
@@ -160,6 +169,6 @@ def evaluate_file(
     }
     if sums.reprojection is not None:
         result["reprojection_px"] = [float(v) for v in sums.reprojection.mean()]
-    result["folds"] = [{"name": fo.name, "frames": fo.n, "stats": fo.stats} for fo in folds]
+    result["folds"] = [{"name": fo.name, "frames": fo.n, "stats": fo.source} for fo in folds]
     f.reader.close()
     return result

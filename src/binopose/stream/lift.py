@@ -116,7 +116,10 @@ def _first_agreeing(source: KeypointChunks, rig: StereoRig, ideal: bool, P: torc
     for c in _chunks(source, rig, ideal):
         good = torch.nonzero(~fix_left_right(c.uv, c.conf, P)[2]).flatten()
         i = int(good[0]) if len(good) else None
-        firsts.append(None if i is None else (c.start + i, c.uv[i : i + 1], c.conf[i : i + 1]))
+        # copies: a view would keep the whole chunk alive, and there is one per chunk
+        firsts.append(
+            None if i is None else (c.start + i, c.uv[i : i + 1].clone(), c.conf[i : i + 1].clone())
+        )
     return firsts
 
 

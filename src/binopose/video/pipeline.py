@@ -100,7 +100,7 @@ def fix_left_right(
     if swap.any() and len(good):
         i = torch.nonzero(swap).flatten()
         pos = torch.arange(len(swap)) if index is None else torch.as_tensor(index)
-        nearest = good[(pos[i][:, None] - pos[good][None]).abs().argmin(1)]
+        nearest = good[_nearest(pos[good], pos[i])]
         X_s, X_g = triangulate(uv_s[i], P, conf_s[i]), triangulate(uv[nearest], P, conf[nearest])
         d_right = torch.nanmean((X_s - X_g).norm(dim=-1), dim=1)
         d_left = torch.nanmean((X_s[:, perm] - X_g).norm(dim=-1), dim=1)
@@ -108,6 +108,15 @@ def fix_left_right(
         uv_s[left_wrong], conf_s[left_wrong] = uv_s[left_wrong][:, :, perm], conf_s[left_wrong][:, :, perm]
     m = swap[:, None, None, None]
     return torch.where(m, uv_s, uv), torch.where(m[..., 0], conf_s, conf), swap
+
+
+def _nearest(sorted_pos: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+    """Index into ``sorted_pos`` of the position nearest each query (the earlier one on a tie), without
+    a (queries x positions) matrix."""
+    right = torch.searchsorted(sorted_pos, query).clamp(max=len(sorted_pos) - 1)
+    left = (right - 1).clamp(min=0)
+    take_left = (query - sorted_pos[left]).abs() <= (sorted_pos[right] - query).abs()
+    return torch.where(take_left, left, right)
 
 
 def reprojection_uncertainty(X: torch.Tensor, uv: torch.Tensor, P: torch.Tensor, fx: float) -> torch.Tensor:
