@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from binopose.detect import make_detector
 from binopose.geometry.rig import load_rig
 from binopose.io import Keypoints2D, load_keypoints_2d, save_keypoints_2d
-from binopose.pair_detection import SEGMENT, WARMUP, detect_pair
-from binopose.pipeline import LiftConfig, lift, load_refiner
-from binopose.video import open_media
+from binopose.video.detect import make_detector
+from binopose.video.media import open_media
+from binopose.video.pair_detection import SEGMENT, WARMUP, detect_pair
+from binopose.video.pipeline import LiftConfig, lift, load_refiner
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "binopose" / "assets" / "demo"
 

@@ -9,8 +9,8 @@ from test_pipeline import write_video
 
 from binopose.errors import BinoposeError
 from binopose.io import Keypoints2D, load_keypoints_2d, save_keypoints_2d
-from binopose.pair_detection import detect_pair
-from binopose.video import open_media
+from binopose.video.media import open_media
+from binopose.video.pair_detection import detect_pair
 
 N = 12
 

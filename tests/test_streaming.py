@@ -12,11 +12,11 @@ import torch
 from binopose.cli import main
 from binopose.geometry.rig import Camera, StereoRig, rodrigues_to_matrix, save_rig
 from binopose.io import Keypoints2D, load_keypoints_2d, save_keypoints_2d, save_poses
-from binopose.video.pipeline import LiftConfig, lift
 from binopose.refiner import Refiner
 from binopose.skeleton import flip_permutation
 from binopose.stream.lift import keypoint_chunks, lift_chunks
 from binopose.stream.poses import write_poses
+from binopose.video.pipeline import LiftConfig, lift
 from binopose.viz import reproject
 
 FORMATS = (".json", ".csv", ".trc", ".npz")
@@ -177,16 +177,16 @@ def test_cli_refine_reads_and_refines_a_chunk_at_a_time(tmp_path, capsys, monkey
     save_keypoints_2d(path, _keypoints(seed=3))
     save_rig(rig, tmp_path / "rig.toml", units="mm")
     whole, _ = lift(load_keypoints_2d(path), rig, LiftConfig(), 25.0, refiner=Refiner.load())
-    calls, load = [], Refiner.load.__func__
+    calls, load, refine = [], Refiner.load.__func__, Refiner.refine
 
-    def small(cls, *a, **k):
-        ref = load(cls, *a, **k)
-        ref.chunk = 16
-        refine = ref.refine
-        ref.refine = lambda kp, *x, **y: (calls.append(len(kp)), refine(kp, *x, **y))[1]
-        return ref
+    def spy(self, kp, *a, **k):
+        calls.append(len(kp))
+        return refine(self, kp, *a, **k)
 
-    monkeypatch.setattr(Refiner, "load", classmethod(small))
+    monkeypatch.setattr(
+        Refiner, "load", classmethod(lambda cls, *a, **k: load(cls, *a, **{**k, "chunk": 16}))
+    )
+    monkeypatch.setattr(Refiner, "refine", spy)
     monkeypatch.setattr(stream, "CHUNK", 16)
     monkeypatch.setattr(torch, "as_tensor", _no_whole_file(torch.as_tensor, len(whole)))
     out = tmp_path / "p.json"

@@ -23,8 +23,8 @@ from binopose.errors import BinoposeError
 from binopose.geometry import triangulate
 from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D, Poses3D, _check_kp, load_keypoints_2d
-from binopose.video.pipeline import LiftConfig, fix_left_right, reprojection_uncertainty, undistort
 from binopose.stream.npz import NpzReader
+from binopose.video.pipeline import LiftConfig, fix_left_right, reprojection_uncertainty, undistort
 
 KeypointChunks = Callable[[], Iterator[Keypoints2D]]
 
@@ -156,7 +156,7 @@ def lift_chunks(
     firsts = _first_agreeing(source, rig, ideal, P) if cfg.lr_fix else []
     counts.update(lr_swapped_frames=0, refined_frames=0)
     block = getattr(refiner, "chunk", None) or stream.CHUNK
-    queue = _RefineQueue(refiner, rig, block)
+    queue = _RefineQueue(refiner, P, block)  # P: the pixels are undistorted already
     pending: deque = deque()
     before = None
     meta = {"lift": asdict(cfg)}
@@ -194,8 +194,8 @@ class _RefineQueue:
     """Complete poses in, refined in blocks of ``block`` rows (as one call over all of them would),
     results out in the same order."""
 
-    def __init__(self, refiner: object | None, rig: StereoRig, block: int) -> None:
-        self.refiner, self.rig, self.block = refiner, rig, block
+    def __init__(self, refiner: object | None, P: torch.Tensor, block: int) -> None:
+        self.refiner, self.P, self.block = refiner, P, block
         self._in: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._queued = 0
         self._out: deque = deque()
@@ -216,7 +216,7 @@ class _RefineQueue:
         uv, conf = (torch.cat(t) for t in zip(*self._in))
         self._in = [(uv[n:], conf[n:])] if len(uv) > n else []
         self._queued -= n
-        res = self.refiner.refine(uv[:n], self.rig, conf[:n])  # type: ignore[union-attr]
+        res = self.refiner.refine(uv[:n], self.P, conf[:n])  # type: ignore[union-attr]
         self._out.append((res.poses.detach().double(), res.uncertainty.detach().double()))
         self.available += n
 
