@@ -15,7 +15,7 @@ from binopose.geometry.rig import save_rig
 
 def test_second_run_into_a_busy_folder_is_refused(tmp_path):
     write_video(tmp_path / "left.mp4")
-    write_video(tmp_path / "right.mp4")
+    write_video(tmp_path / "right.mp4", mark=255)  # two cameras: run refuses one video given twice
     save_rig(make_rig(), tmp_path / "rig.toml", units="mm")
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}

@@ -11,11 +11,14 @@ import torch
 
 from binopose.cli import main
 from binopose.geometry.rig import Camera, StereoRig, rodrigues_to_matrix, save_rig
+from binopose.guard import probe_count
 from binopose.io import Keypoints2D, load_keypoints_2d, save_keypoints_2d, save_poses
 from binopose.refiner import Refiner
 from binopose.skeleton import flip_permutation
-from binopose.stream.lift import keypoint_chunks, lift_chunks
+from binopose.stream.keypoints import keypoint_chunks
+from binopose.stream.lift import lift_chunks
 from binopose.stream.poses import write_poses
+from binopose.stream.refine import Normals
 from binopose.video.pipeline import LiftConfig, lift
 from binopose.viz import reproject
 
@@ -49,18 +52,32 @@ def _keypoints(n: int = 203, seed: int = 0) -> Keypoints2D:
     return Keypoints2D(uv, conf, np.stack([np.arange(n) + 100] * 2, 1), {"source": "test"})
 
 
-@pytest.mark.parametrize("refine, hypotheses", [(False, 1), (True, 1), (True, 2)])
-def test_chunked_lift_equals_whole_lift_row_for_row(tmp_path, refine, hypotheses):
+@pytest.mark.parametrize(
+    "refine, settings",
+    [
+        (False, {}),
+        (True, {}),  # the default options: definitions kept, gate "lcb" (sums over all frames)
+        (True, {"hypotheses": 2, "chunk": 15}),  # blocks whose random draws are not multiples of 16
+        (True, {"gate": "mean"}),
+        (True, {"gate": "off", "definitions": "model"}),
+    ],
+)
+def test_chunked_lift_equals_whole_lift_row_for_row(tmp_path, refine, settings):
     rig, path = _rig(), tmp_path / "kp.npz"
     save_keypoints_2d(path, _keypoints())
-    ref = Refiner.load(hypotheses=hypotheses, chunk=16) if refine else None
+    ref = Refiner.load(**({"chunk": 16} | settings)) if refine else None
     cfg = LiftConfig(refine=refine)
     whole, info = lift(load_keypoints_2d(path), rig, cfg, 30.0, refiner=ref)
     assert info["lr_swapped_frames"] > 50  # the swaps are there, and repaired across chunks
-    n, _, chunks = keypoint_chunks(path, chunk=9)
+    n, chunks = keypoint_chunks(path, chunk=9)
     counts: dict = {}
-    parts = list(lift_chunks(chunks, rig, cfg, 30.0, False, ref, counts))
+    parts = list(lift_chunks(chunks, rig, cfg, 30.0, False, ref, counts, spill_dir=tmp_path))
     assert counts["lr_swapped_frames"] == info["lr_swapped_frames"] and n == len(whole)
+    if refine and ref.options.gate != "off":  # the gate found the same, and it did something
+        assert 0 < info["gate"]["alpha"] < 1 and counts["gate"]["frames"] == info["gate"]["frames"]
+        for k in ("alpha", "noise_rel", "risk_change_mm2"):
+            assert counts["gate"][k] == pytest.approx(info["gate"][k], rel=1e-9, abs=1e-12), k
+    assert not list(tmp_path.glob(".binopose-spill-*"))  # no temporary file left
     # equal up to float64 rounding (torch's batched linear algebra rounds by batch size)
     got = np.concatenate([p.poses for p in parts])
     np.testing.assert_allclose(got, whole.poses, rtol=0, atol=1e-6)
@@ -80,6 +97,14 @@ def test_chunked_lift_equals_whole_lift_row_for_row(tmp_path, refine, hypotheses
                 assert np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f"), k
         else:
             assert a.read_bytes() == b.read_bytes(), ext
+
+
+@pytest.mark.parametrize("total, takes", [(68 * 7, [68, 136, 272]), (68 * 5, [1, 15, 17, 300, 7]), (16, [16])])
+def test_normals_in_pieces_are_the_one_draw(total, takes):
+    """The gate's probes drawn a block at a time are the numbers of one torch.randn over all frames."""
+    whole = torch.randn(total, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    normals = Normals(total, torch.Generator().manual_seed(3))
+    assert torch.equal(torch.cat([normals.take(k) for k in takes]), whole)
 
 
 def _mixed_benchmark(tmp_path):
@@ -177,23 +202,25 @@ def test_cli_refine_reads_and_refines_a_chunk_at_a_time(tmp_path, capsys, monkey
     save_keypoints_2d(path, _keypoints(seed=3))
     save_rig(rig, tmp_path / "rig.toml", units="mm")
     whole, _ = lift(load_keypoints_2d(path), rig, LiftConfig(), 25.0, refiner=Refiner.load())
-    calls, load, refine = [], Refiner.load.__func__, Refiner.refine
+    calls, load, network = [], Refiner.load.__func__, Refiner.network_pass
 
     def spy(self, kp, *a, **k):
         calls.append(len(kp))
-        return refine(self, kp, *a, **k)
+        return network(self, kp, *a, **k)
 
     monkeypatch.setattr(
         Refiner, "load", classmethod(lambda cls, *a, **k: load(cls, *a, **{**k, "chunk": 16}))
     )
-    monkeypatch.setattr(Refiner, "refine", spy)
+    monkeypatch.setattr(Refiner, "network_pass", spy)
     monkeypatch.setattr(stream, "CHUNK", 16)
     monkeypatch.setattr(torch, "as_tensor", _no_whole_file(torch.as_tensor, len(whole)))
     out = tmp_path / "p.json"
     argv = ["refine", str(path), "--rig", str(tmp_path / "rig.toml"), "--out", str(out), "--fps", "25"]
     assert main(argv) == 0, capsys.readouterr().err
     assert "203 poses" in capsys.readouterr().out
-    assert max(calls) <= 16 and sum(calls) == int(np.isfinite(whole.poses).all((1, 2)).sum())
+    complete = int(np.isfinite(whole.poses).all((1, 2)).sum())
+    # the network sees a chunk at a time: the poses, then the gate's probes of them (a round each)
+    assert max(calls) <= 16 and sum(calls) == complete * (1 + probe_count(complete))
     doc = json.loads(out.read_text())
     got = np.array([[[np.nan if v is None else v for v in j] for j in f["joints_mm"]] for f in doc["frames"]])
     np.testing.assert_allclose(got, whole.poses, rtol=0, atol=2e-3)  # the JSON keeps 3 decimals

@@ -10,6 +10,7 @@ be evaluated a chunk at a time (:mod:`binopose.stream.evaluate`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -25,6 +26,7 @@ from binopose.metrics import pose_metrics, reprojection_errors
 from binopose.offsets import apply_body_offsets, fit_body_offsets
 from binopose.refiner import RefineOptions, Refiner
 from binopose.skeleton import ROOT, root_from_hips
+from binopose.stream.refine import GatedRefinement
 
 BIAS_MODES = ("none", "mean", "root", "calibrated")
 
@@ -203,7 +205,18 @@ def dualdiff_method(
             )
         if match_noise and level != "matched" and can_calibrate:
             opts = replace(opts, start_sigma=calibrate_level(refiner, fit, _input_2d(fit, stats, bias), opts))
-        light = _light(stats)
+        return _gated_predict(refiner, frames, _light(stats), bias, opts)
+
+    return Method(prepare)
+
+
+def _gated_predict(
+    refiner: Refiner, frames: FoldFrames, light: Error2DStats | None, bias: str, opts: RefineOptions
+) -> Predict:
+    """The refiner's prediction of a fold's chunks, with the definitions' mean and the do-no-harm gate
+    of the whole fold (one refine call's poses: :class:`binopose.stream.refine.GatedRefinement`), when
+    the chunks start at multiples of the refiner's chunk (where it draws its hypotheses)."""
+    if opts.gate == "off" and opts.definitions == "model":  # nothing over the whole fold
 
         def predict(bench: StereoBenchmark) -> np.ndarray:
             kp = _input_2d(bench, light, bias)
@@ -211,7 +224,14 @@ def dualdiff_method(
 
         return predict
 
-    return Method(prepare)
+    def rows() -> Iterator[tuple[torch.Tensor, None, torch.Tensor]]:
+        for _, b in frames.chunks():
+            yield torch.from_numpy(_input_2d(b, light, bias)), None, b.projection_matrices()
+
+    gated = GatedRefinement(refiner, rows, opts).fit()
+    return lambda bench: gated.apply(
+        torch.from_numpy(_input_2d(bench, light, bias)), None, bench.projection_matrices()
+    ).numpy()
 
 
 def _input_summary(

@@ -12,6 +12,7 @@ from pathlib import Path
 from binopose.errors import BinoposeError
 
 LOCK_FILE = ".binopose.lock"
+_HELD: set[str] = set()  # the folders this process holds
 
 
 @contextmanager
@@ -19,6 +20,10 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
     """Hold the folder's lock (creating the folder), or raise :class:`BinoposeError` at once when
     another process holds it."""
     folder = Path(folder)
+    key = str(folder.resolve())
+    if key in _HELD:  # this process holds it already (the CLI around run_pipeline, which takes it too)
+        yield folder / LOCK_FILE
+        return
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
@@ -34,6 +39,8 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        _HELD.add(key)
         yield folder / LOCK_FILE
     finally:
+        _HELD.discard(key)
         os.close(fd)  # releases the lock

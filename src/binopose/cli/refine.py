@@ -7,6 +7,7 @@ cameras' own (the rig's lens distortion is removed) unless --ideal says they are
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from binopose.cli.export_options import add_frame, add_rig_units
 from binopose.cli.options import add_refiner_options, lift_refiner_fields
@@ -18,7 +19,8 @@ from binopose.formats.openpose import read_keypoints
 from binopose.geometry.rig import load_rig
 from binopose.io import POSE_FORMATS, save_poses
 from binopose.io_utils import check_output
-from binopose.stream.lift import keypoint_chunks, lift_chunks
+from binopose.stream.keypoints import keypoint_chunks
+from binopose.stream.lift import lift_chunks
 from binopose.stream.poses import write_poses
 from binopose.video.pipeline import SMOOTHERS, LiftConfig, lift, lift_meta, load_refiner
 
@@ -99,7 +101,8 @@ def _run(args: argparse.Namespace, active: bool) -> int:
     else:
         frames, chunks = keypoint_chunks(kps, args.layout)
         info = {}
-        poses_iter = lift_chunks(chunks, rig, cfg, args.fps, args.ideal, refiner, info)
+        spill = Path(args.out).resolve().parent  # the refiner's temporary file: beside the output
+        poses_iter = lift_chunks(chunks, rig, cfg, args.fps, args.ideal, refiner, info, spill)
         n = write_poses(args.out, frames, args.fps, lift_meta(cfg, rig), poses_iter, trc_frame=args.frame)
     print(f"{n} poses ({args.method}; {info['lr_swapped_frames']} left/right swaps fixed) -> {args.out}")
     return 0

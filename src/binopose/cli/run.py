@@ -15,6 +15,7 @@ from binopose.distributed import process_group
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import load_rig
 from binopose.io_utils import check_output
+from binopose.lock import folder_lock
 from binopose.video.pipeline import SMOOTHERS, LiftConfig, run_pipeline
 
 
@@ -106,27 +107,28 @@ def _recording(args: argparse.Namespace, left: str, right: str, rig_path: str, o
     cfg = LiftConfig(
         refine=not args.no_refine, smooth=args.smooth, lr_fix=not args.no_lr_fix, **lift_refiner_fields(args)
     )
-    offset = args.offset
-    if offset is None:
-        from binopose.selfcal.media import auto_offset
+    with folder_lock(out):  # before the synchronisation's detection: a busy folder stops at once
+        offset = args.offset
+        if offset is None:
+            from binopose.selfcal.media import auto_offset
 
-        found = auto_offset(left, right, rig, args.sync_frames, progress=not args.quiet)
-        print(f"synchronisation: {found.describe()} (give --offset to override)", flush=True)
-        offset = found.offset
-    return run_pipeline(
-        left,
-        right,
-        rig,
-        out,
-        cfg,
-        offset=offset,
-        resume=args.resume,
-        max_frames=args.max_frames,
-        fps=args.fps,
-        viz=not args.no_viz,
-        progress=not args.quiet,
-        trc_frame=args.frame,
-    )
+            found = auto_offset(left, right, rig, args.sync_frames, progress=not args.quiet)
+            print(f"synchronisation: {found.describe()} (give --offset to override)", flush=True)
+            offset = found.offset
+        return run_pipeline(
+            left,
+            right,
+            rig,
+            out,
+            cfg,
+            offset=offset,
+            resume=args.resume,
+            max_frames=args.max_frames,
+            fps=args.fps,
+            viz=not args.no_viz,
+            progress=not args.quiet,
+            trc_frame=args.frame,
+        )
 
 
 def _brief(s: dict) -> str:

@@ -33,7 +33,7 @@ from binopose.data.benchmark import (
 )
 from binopose.errors import BinoposeError
 from binopose.evaluate import _spread
-from binopose.geometry import project
+from binopose.geometry import project, triangulate
 from binopose.methods import FoldFrames, Method, Predict, as_method, concat
 from binopose.stream.metrics import MetricSums
 from binopose.stream.npz import NpzReader
@@ -129,11 +129,15 @@ def _score(predict: Predict, bench: StereoBenchmark, sums: MetricSums) -> None:
     out = np.asarray(predict(bench.blind()), dtype=np.float64)
     if out.shape != bench.kp3d_gt.shape:
         raise RuntimeError(f"method returned shape {out.shape} for {len(bench)} frames")
-    sums.add(out, bench.kp3d_gt, bench.subject, bench.action)
+    fill = None
+    if not np.isfinite(out).all():  # missing joints also scored as raw triangulation places them
+        kp = torch.from_numpy(bench.kp2d_pred.astype(np.float64))
+        fill = triangulate(kp, bench.projection_matrices()).numpy()
+    sums.add(out, bench.kp3d_gt, bench.subject, bench.action, fill)
     if bench.kp2d_gt is not None:
         uv = project(torch.from_numpy(np.nan_to_num(out)), bench.projection_matrices()).numpy()
         uv[~np.isfinite(out).all(-1)[:, None].repeat(2, 1)] = np.nan
-        sums.add_reprojection(uv, bench.kp2d_gt)
+        sums.add_reprojection(uv, bench.kp2d_gt, bench.kp2d_pred)
 
 
 def evaluate_file(
@@ -163,12 +167,15 @@ def evaluate_file(
             _score(fold.predict, concat(q), sums)
     result = {"method": name, "protocol": protocol, "file": str(f.path)}
     result.update(sums.result())
+    if result["coverage"] < 1:
+        result["missing_as_triangulated"] = sums.filled_result()
     result["counts"] = {
         "per_subject": {s: subjects[s] for s in result["per_subject"]},
         "per_action": {a: actions[a] for a in result["per_action"]},
     }
     if sums.reprojection is not None:
         result["reprojection_px"] = [float(v) for v in sums.reprojection.mean()]
+        result["input_2d_px"] = [float(v) for v in sums.input_2d.mean()]  # the detector's
     result["folds"] = [{"name": fo.name, "frames": fo.n, "stats": fo.source} for fo in folds]
     f.reader.close()
     return result

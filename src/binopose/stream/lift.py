@@ -4,85 +4,36 @@ which filters the whole sequence backwards too and stays in memory):
 
 - left/right label swaps are repaired against the nearest agreeing frame of the whole sequence: a
   first pass finds each chunk's first agreeing frame, so a chunk sees the one before and after it;
-- the refiner gets the complete poses in blocks of its own chunk size, as one call over the whole
-  file would (its hypotheses are drawn per chunk).
+- the refiner gets the complete poses as one call over the whole file would (the blocks of its own
+  chunk size, in which it draws its hypotheses; the joint definitions and the do-no-harm gate from
+  sums over all frames): :mod:`binopose.stream.refine`.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from binopose import stream
 from binopose.errors import BinoposeError
 from binopose.geometry import triangulate
 from binopose.geometry.rig import StereoRig
-from binopose.io import Keypoints2D, Poses3D, _check_kp, load_keypoints_2d
-from binopose.stream.npz import NpzReader
-from binopose.video.pipeline import LiftConfig, fix_left_right, reprojection_uncertainty, undistort
-
-KeypointChunks = Callable[[], Iterator[Keypoints2D]]
-
-
-def keypoint_chunks(path: str | Path, chunk: int | None = None) -> tuple[int, dict, KeypointChunks]:
-    """(frames, meta, a function returning a fresh iterator over chunks) of a 2D keypoint file. An NPZ is
-    read a chunk at a time; a JSON file is read whole (JSON cannot be read in pieces)."""
-    path, chunk = Path(path), chunk or stream.CHUNK
-    if path.suffix.lower() != ".npz":
-        kp = load_keypoints_2d(path)
-
-        def sliced() -> Iterator[Keypoints2D]:
-            for i in range(0, len(kp.kp2d), chunk):
-                s = slice(i, i + chunk)
-                fi = None if kp.frame_index is None else kp.frame_index[s]
-                yield Keypoints2D(kp.kp2d[s], None if kp.conf is None else kp.conf[s], fi, kp.meta)
-
-        return len(kp.kp2d), kp.meta, sliced
-    r = NpzReader(path, "keypoint file")
-    if "kp2d" not in r.shapes:
-        raise BinoposeError(f"{path}: no 'kp2d' array (has: {', '.join(r.shapes) or 'nothing'})")
-    keys = [k for k in ("kp2d", "conf", "frame_index") if k in r.shapes]
-    for k in keys:
-        if r.dtypes[k].kind not in "fiu":
-            raise BinoposeError(f"{path}: {k!r} has dtype {r.dtypes[k]}, expected numbers")
-    empty = {k: np.broadcast_to(np.zeros((), r.dtypes[k]), r.shapes[k]) for k in keys}
-    _check_kp(empty["kp2d"], empty.get("conf"), path)
-    n = r.shapes["kp2d"][0]
-    if "frame_index" in r.shapes and r.shapes["frame_index"][:1] != (n,):
-        raise BinoposeError(f"{path}: frame_index must have {n} rows, got {r.shapes['frame_index']}")
-    meta = _meta(r, path)
-
-    def rows() -> Iterator[Keypoints2D]:
-        for d in r.rows(keys, chunk):
-            fi = d.get("frame_index")
-            conf = d.get("conf")
-            yield Keypoints2D(
-                d["kp2d"].astype(np.float64),
-                None if conf is None else conf.astype(np.float64),
-                None if fi is None else fi.astype(np.int64),
-                meta,
-            )
-
-    return n, meta, rows
-
-
-def _meta(r: NpzReader, path: Path) -> dict:
-    import json
-
-    if "meta_json" not in r.shapes:
-        return {}
-    try:
-        meta = json.loads(str(r.read("meta_json")))
-    except ValueError as e:
-        raise BinoposeError(f"cannot read keypoint file {path}: meta_json: {e}") from None
-    if not isinstance(meta, dict):
-        raise BinoposeError(f"{path}: 'meta' must be a JSON object, got {type(meta).__name__}")
-    return meta
+from binopose.io import Keypoints2D, Poses3D
+from binopose.stream.keypoints import KeypointChunks
+from binopose.stream.refine import GatedRefinement
+from binopose.video.pipeline import (
+    LiftConfig,
+    check_person_scale,
+    fix_left_right,
+    lift_meta,
+    load_refiner,
+    reprojection_uncertainty,
+    undistort,
+)
 
 
 @dataclass
@@ -147,87 +98,76 @@ def lift_chunks(
     ideal: bool,
     refiner: object | None,
     counts: dict,
+    spill_dir: str | Path | None = None,
 ) -> Iterator[Poses3D]:
     """The poses of :func:`binopose.video.pipeline.lift` (without smoothing), chunk by chunk. ``counts`` gets
-    ``lr_swapped_frames`` and ``refined_frames``."""
+    ``lr_swapped_frames``, ``refined_frames`` and ``gate`` (what the gate found); ``spill_dir``: where the
+    refiner's passes keep their temporary file (:mod:`binopose.stream.refine`)."""
     if cfg.smooth != "none":
         raise BinoposeError("smoothing filters the whole sequence: use binopose.video.pipeline.lift")
     P = rig.projection_matrices(torch.float64)
+    fx = float(rig.left.K[0, 0])
     firsts = _first_agreeing(source, rig, ideal, P) if cfg.lr_fix else []
+    solved = lambda: _solved(source, rig, ideal, P, firsts if cfg.lr_fix else None)  # noqa: E731
     counts.update(lr_swapped_frames=0, refined_frames=0)
-    block = getattr(refiner, "chunk", None) or stream.CHUNK
-    queue = _RefineQueue(refiner, P, block)  # P: the pixels are undistorted already
-    pending: deque = deque()
+    refined, gated = _Rows(iter(())), None
+    if cfg.refine:
+        refiner = refiner or load_refiner(cfg)
+        rows = lambda: (  # noqa: E731
+            (uv[ok].float(), conf[ok].float(), P.expand(int(ok.sum()), 2, 3, 4)) for _, uv, conf, _, _, ok in solved()
+        )
+        gated = GatedRefinement(refiner, rows, spill_dir=spill_dir)
+        refined = _Rows(gated.poses())
+        refined.fill()  # every pass over the input done before this one starts
+    meta = lift_meta(cfg, rig)
+    for i, (c, uv, _, swap, X, ok) in enumerate(solved()):
+        counts["lr_swapped_frames"] += int(swap.sum())
+        if i == 0:
+            check_person_scale(X)  # the first chunk stands for the file: one warning, not one per chunk
+        unc = reprojection_uncertainty(X, uv, P, fx)
+        m = int(ok.sum()) if cfg.refine else 0
+        if m:
+            X[ok] = refined.take(m)
+            unc[ok] = reprojection_uncertainty(X[ok], uv[ok], P, fx)
+            counts["refined_frames"] += m
+        frames = np.arange(c.start, c.start + len(X)) if c.frames is None else c.frames
+        yield Poses3D(X.numpy(), unc.numpy(), frames, fps, meta)
+    if gated is not None and gated.report is not None:
+        counts["gate"] = asdict(gated.report)
+
+
+def _solved(
+    source: KeypointChunks, rig: StereoRig, ideal: bool, P: torch.Tensor, firsts: list | None
+) -> Iterator[tuple]:
+    """One pass over the input: per chunk (chunk, uv, conf, swapped, triangulation, complete)."""
     before = None
-    meta = {"lift": asdict(cfg)}
     for k, c in enumerate(_chunks(source, rig, ideal)):
-        uv, conf = c.uv, c.conf
-        if cfg.lr_fix:
+        uv, conf, swap = c.uv, c.conf, torch.zeros(len(c.uv), dtype=torch.bool)
+        if firsts is not None:
             after = next((f for f in firsts[k + 1 :] if f is not None), None)
             uv, conf, swap, before = _repaired(c, before, after, P)
-            counts["lr_swapped_frames"] += int(swap.sum())
         X = triangulate(uv, P, conf)
-        unc = reprojection_uncertainty(X, uv, P, float(rig.left.K[0, 0]))
-        ok = torch.isfinite(X).all(-1).all(-1) if cfg.refine else torch.zeros(len(X), dtype=torch.bool)
-        queue.put(uv[ok].float(), conf[ok].float())
-        frames = np.arange(c.start, c.start + len(X)) if c.frames is None else c.frames
-        pending.append((X, unc, ok, frames))
-        yield from _ready(pending, queue, fps, meta, counts, final=False)
-    queue.flush()
-    yield from _ready(pending, queue, fps, meta, counts, final=True)
+        yield c, uv, conf, swap, X, torch.isfinite(X).all(-1).all(-1)
 
 
-def _ready(
-    pending: deque, queue: _RefineQueue, fps: float | None, meta: dict, counts: dict, final: bool
-) -> Iterator[Poses3D]:
-    while pending and (final or queue.available >= int(pending[0][2].sum())):
-        X, unc, ok, frames = pending.popleft()
-        m = int(ok.sum())
-        if m:
-            poses, u = queue.take(m)
-            X[ok], unc[ok] = poses, u
-            counts["refined_frames"] += m
-        yield Poses3D(X.numpy(), unc.numpy(), frames, fps, meta)
+class _Rows:
+    """Refined poses arriving in blocks, taken in any counts, in order."""
 
+    def __init__(self, blocks: Iterator[torch.Tensor]) -> None:
+        self.blocks, self.out = blocks, deque()
 
-class _RefineQueue:
-    """Complete poses in, refined in blocks of ``block`` rows (as one call over all of them would),
-    results out in the same order."""
+    def fill(self) -> None:
+        first = next(self.blocks, None)
+        if first is not None:
+            self.out.append(first)
 
-    def __init__(self, refiner: object | None, P: torch.Tensor, block: int) -> None:
-        self.refiner, self.P, self.block = refiner, P, block
-        self._in: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self._queued = 0
-        self._out: deque = deque()
-        self.available = 0
-
-    def put(self, uv: torch.Tensor, conf: torch.Tensor) -> None:
-        if len(uv):
-            self._in.append((uv, conf))
-            self._queued += len(uv)
-        while self._queued >= self.block:
-            self._run(self.block)
-
-    def flush(self) -> None:
-        if self._queued:
-            self._run(self._queued)
-
-    def _run(self, n: int) -> None:
-        uv, conf = (torch.cat(t) for t in zip(*self._in))
-        self._in = [(uv[n:], conf[n:])] if len(uv) > n else []
-        self._queued -= n
-        res = self.refiner.refine(uv[:n], self.P, conf[:n])  # type: ignore[union-attr]
-        self._out.append((res.poses.detach().double(), res.uncertainty.detach().double()))
-        self.available += n
-
-    def take(self, m: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def take(self, m: int) -> torch.Tensor:
         parts, got = [], 0
         while got < m:
-            p, u = self._out.popleft()
+            p = self.out.popleft() if self.out else next(self.blocks)
             k = min(m - got, len(p))
-            parts.append((p[:k], u[:k]))
+            parts.append(p[:k])
             if k < len(p):
-                self._out.appendleft((p[k:], u[k:]))
+                self.out.appendleft(p[k:])
             got += k
-        self.available -= m
-        return torch.cat([p for p, _ in parts]), torch.cat([u for _, u in parts])
+        return torch.cat(parts)

@@ -27,6 +27,14 @@ class _Sum:
             return np.where(self.n > 0, self.s / np.maximum(self.n, 1), np.nan)
 
 
+def _errors(pred: np.ndarray, gt: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "mpjpe_mm": joint_errors(pred, gt),
+        "mpjpe_rel_mm": joint_errors(root_relative(pred), root_relative(gt)),
+        "pa_mpjpe_mm": joint_errors(procrustes_align(root_relative(pred), root_relative(gt)), root_relative(gt)),
+    }
+
+
 class MetricSums:
     def __init__(self, joints: int) -> None:
         self.frames, self.nan_joints = 0, 0
@@ -35,16 +43,28 @@ class MetricSums:
         self.groups: dict[str, dict[str, dict[str, _Sum]]] = {"per_subject": {}, "per_action": {}}
         self.bones, self.symmetry = _Sum(), _Sum()
         self.reprojection: _Sum | None = None
+        self.input_2d: _Sum | None = None
+        self.filled = {k: _Sum() for k in KINDS}
+        self.hit, self.known = 0, 0
 
-    def add(self, pred: np.ndarray, gt: np.ndarray, subject: np.ndarray, action: np.ndarray) -> None:
+    def add(
+        self,
+        pred: np.ndarray,
+        gt: np.ndarray,
+        subject: np.ndarray,
+        action: np.ndarray,
+        fill: np.ndarray | None = None,
+    ) -> None:
+        """A chunk of predictions; ``fill``: where they have a missing joint, what takes its place in
+        ``missing_as_triangulated`` (:func:`binopose.evaluate.evaluate`)."""
         pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
-        e = {
-            "mpjpe_mm": joint_errors(pred, gt),
-            "mpjpe_rel_mm": joint_errors(root_relative(pred), root_relative(gt)),
-            "pa_mpjpe_mm": joint_errors(
-                procrustes_align(root_relative(pred), root_relative(gt)), root_relative(gt)
-            ),
-        }
+        e = _errors(pred, gt)
+        ef = e if fill is None else _errors(np.where(np.isfinite(pred), pred, fill), gt)
+        for k in KINDS:
+            self.filled[k].add(ef[k])
+        known = np.isfinite(gt).all(-1)
+        self.known += int(known.sum())
+        self.hit += int((np.isfinite(pred).all(-1) & known).sum())
         self.frames += len(pred)
         for k in KINDS:
             self.all[k].add(e[k])
@@ -63,12 +83,13 @@ class MetricSums:
         self.symmetry.add(np.abs(L[:, r] - L[:, l]))
         self.nan_joints += int((~np.isfinite(pred).all(-1)).sum())
 
-    def add_reprojection(self, uv: np.ndarray, uv_gt: np.ndarray) -> None:
-        """(n, V, J, 2) reprojections and 2D ground truth."""
-        e = np.linalg.norm(np.asarray(uv, np.float64) - np.asarray(uv_gt, np.float64), axis=-1)
-        if self.reprojection is None:
-            self.reprojection = _Sum((e.shape[1],))
-        self.reprojection.add(e, axis=(0, 2))
+    def add_reprojection(self, uv: np.ndarray, uv_gt: np.ndarray, detector: np.ndarray) -> None:
+        """(n, V, J, 2) reprojections, 2D ground truth, and the detector's own 2D (``input_2d_px``)."""
+        for name, a in (("reprojection", uv), ("input_2d", detector)):
+            e = np.linalg.norm(np.asarray(a, np.float64) - np.asarray(uv_gt, np.float64), axis=-1)
+            if getattr(self, name) is None:
+                setattr(self, name, _Sum((e.shape[1],)))
+            getattr(self, name).add(e, axis=(0, 2))
 
     def result(self) -> dict:
         """What :func:`binopose.metrics.pose_metrics` returns, in the same order."""
@@ -82,4 +103,9 @@ class MetricSums:
         out["bone_length_error_mm"] = f(self.bones.mean())
         out["symmetry_error_mm"] = f(self.symmetry.mean())
         out["nan_joints"] = self.nan_joints
+        out["coverage"] = float(self.hit / max(1, self.known))
         return out
+
+    def filled_result(self) -> dict:
+        """The means with every missing joint filled (``missing_as_triangulated``)."""
+        return {k: float(self.filled[k].mean()) for k in KINDS}

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from binopose.errors import BinoposeError
-from binopose.io_utils import READ_ERRORS, atomic_write
+from binopose.io_utils import READ_ERRORS, atomic_write, check_npz_sizes
 
 _READ = 1 << 22  # bytes per read when copying
 
@@ -44,6 +44,7 @@ class NpzReader:
         self.path, self.what = Path(path), what
         if not self.path.is_file():
             raise BinoposeError(f"{what} not found: {self.path}")
+        check_npz_sizes(self.path, what)  # no header's claim is believed before the members are sized
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.dtypes: dict[str, np.dtype] = {}
         self._fortran: set[str] = set()
