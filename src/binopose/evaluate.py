@@ -215,7 +215,8 @@ def _gated_predict(
 ) -> Predict:
     """The refiner's prediction of a fold's chunks, with the definitions' mean and the do-no-harm gate
     of the whole fold (one refine call's poses: :class:`binopose.stream.refine.GatedRefinement`), when
-    the chunks start at multiples of the refiner's chunk (where it draws its hypotheses)."""
+    the chunks start at multiples of the refiner's chunk (where it draws its hypotheses). The whole fold
+    in one chunk is one plain refine call."""
     if opts.gate == "off" and opts.definitions == "model":  # nothing over the whole fold
 
         def predict(bench: StereoBenchmark) -> np.ndarray:
@@ -228,10 +229,17 @@ def _gated_predict(
         for _, b in frames.chunks():
             yield torch.from_numpy(_input_2d(b, light, bias)), None, b.projection_matrices()
 
-    gated = GatedRefinement(refiner, rows, opts).fit()
-    return lambda bench: gated.apply(
-        torch.from_numpy(_input_2d(bench, light, bias)), None, bench.projection_matrices()
-    ).numpy()
+    fitted: list[GatedRefinement] = []
+
+    def predict_gated(bench: StereoBenchmark) -> np.ndarray:
+        kp = _input_2d(bench, light, bias)
+        if len(bench) == frames.n:  # the whole fold at once: one refine call (its passes sharded too)
+            return refiner.refine(kp, bench.projection_matrices(), options=opts).poses.numpy()
+        if not fitted:  # a part of it: the definitions and the gate fitted over the whole fold first
+            fitted.append(GatedRefinement(refiner, rows, opts).fit())
+        return fitted[0].apply(torch.from_numpy(kp), None, bench.projection_matrices()).numpy()
+
+    return predict_gated
 
 
 def _input_summary(
