@@ -136,8 +136,10 @@ def test_distributed_refine_equals_single_process_row_for_row(tmp_path):
     assert p.returncode == 0, p.stderr.decode()[-3000:]
     assert p.stdout.decode().count("poses (dualdiff") == 1  # rank 0 alone reports
     one, two = load_poses(tmp_path / "one.npz"), load_poses(tmp_path / "two.npz")
-    np.testing.assert_array_equal(two.poses, one.poses)
-    np.testing.assert_array_equal(two.uncertainty, one.uncertainty)
+    # one process refines the file a chunk at a time (the gate from sums over the chunks, docs/ROBUSTNESS.md)
+    # and torchrun in one call: equal to rounding (sums added in another order)
+    np.testing.assert_allclose(two.poses, one.poses, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(two.uncertainty, one.uncertainty, rtol=0, atol=1e-9)
     assert two.meta == one.meta
 
 
@@ -154,7 +156,23 @@ def test_distributed_eval_equals_single_process(tmp_path):
     p = subprocess.run([*torchrun, *args, "--json", str(tmp_path / "two.json")], env=ENV, capture_output=True)
     assert p.returncode == 0, p.stderr.decode()[-3000:]
     assert p.stdout.decode().count("protocol cross-subject") == 1  # rank 0 alone reports
-    assert json.loads((tmp_path / "two.json").read_text()) == json.loads((tmp_path / "one.json").read_text())
+    # one process scores the file a chunk at a time (running sums), torchrun whole: equal to rounding
+    two, one = (json.loads((tmp_path / f"{k}.json").read_text()) for k in ("two", "one"))
+    assert _close(two, one)
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        return all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        assert len(a) == len(b)
+        return all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True)
+        return True
+    assert a == b
+    return True
 
 
 @pytest.mark.parametrize("world, n, unit", [(2, 40, 8), (3, 40, 8), (4, 10, 8), (2, 7, 100)])

@@ -24,6 +24,7 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
     if key in _HELD:  # this process holds it already (the CLI around run_pipeline, which takes it too)
         yield folder / LOCK_FILE
         return
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
@@ -41,6 +42,19 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
         os.write(fd, f"{os.getpid()}\n".encode())
         _HELD.add(key)
         yield folder / LOCK_FILE
+    except BaseException:
+        if created:  # a run that failed before writing anything leaves no folder behind
+            _remove_if_bare(folder)
+        raise
     finally:
         _HELD.discard(key)
         os.close(fd)  # releases the lock
+
+
+def _remove_if_bare(folder: Path) -> None:
+    try:
+        if [p.name for p in folder.iterdir()] == [LOCK_FILE]:
+            (folder / LOCK_FILE).unlink()
+            folder.rmdir()
+    except OSError:
+        pass  # not ours to insist on
