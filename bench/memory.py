@@ -144,9 +144,9 @@ def write_video(path: Path, frames: int, size: tuple[int, int]) -> None:
 
 
 CLI_RUNS = {
-    "refine-npz": ["refine", "{kp}", "--rig", "{rig}", "--out", "{out}/poses.npz"],
-    "refine-tri": ["refine", "{kp}", "--rig", "{rig}", "--method", "triangulate", "--out", "{out}/tri.npz"],
-    "refine-json": ["refine", "{kp}", "--rig", "{rig}", "--out", "{out}/poses.json"],
+    "refine-npz": ["refine", "{kp}", "--layout", "binopose17", "--rig", "{rig}", "--out", "{out}/poses.npz"],
+    "refine-tri": ["refine", "{kp}", "--layout", "binopose17", "--rig", "{rig}", "--method", "triangulate", "--out", "{out}/tri.npz"],
+    "refine-json": ["refine", "{kp}", "--layout", "binopose17", "--rig", "{rig}", "--out", "{out}/poses.json"],
     "eval-dualdiff": [
         "eval",
         "{bench}",
