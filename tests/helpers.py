@@ -126,6 +126,29 @@ def write_corpus(
     return path
 
 
+def write_tiny_bench(path: Path, K: np.ndarray, nan_pred_frames: int = 0) -> Path:
+    """A 4-frame benchmark file (subjects S9, S9, S11, S11; a 300 mm rectified pair with intrinsics K)
+    whose predictions are the exact projections, except the first ``nan_pred_frames`` frames (NaN)."""
+    n = 4
+    X = np.random.default_rng(0).normal(0, 200, (n, 17, 3)) + [0, 0, 3000]
+    P = torch.tensor(np.stack([K @ np.eye(3, 4), K @ np.c_[np.eye(3), [-300, 0, 0]]]))
+    uv = project(torch.tensor(X), P).numpy()
+    pred = uv.copy()
+    pred[:nan_pred_frames] = np.nan  # subject S9 without any estimate: its metrics are NaN
+    np.savez(
+        path,
+        kp2d_pred=pred.astype(np.float32),
+        kp2d_gt=uv.astype(np.float32),
+        kp3d_gt=X,
+        K=np.broadcast_to(K, (n, 2, 3, 3)),
+        R_right_from_left=np.broadcast_to(np.eye(3), (n, 3, 3)),
+        t_right_from_left_mm=np.tile([-300.0, 0, 0], (n, 1)),
+        subject=np.array(["S9", "S9", "S11", "S11"]),
+        action=np.array(["a"] * n),
+    )
+    return path
+
+
 def tiny_model_config(**overrides: object) -> DenoiserConfig:
     base = {"dim": 16, "depth": 1, "heads": 2, "cond_dim": 16}
     return DenoiserConfig(**{**base, **overrides})  # type: ignore[arg-type]

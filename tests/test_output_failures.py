@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from helpers import write_tiny_bench
 
 from binopose import io_utils
 from binopose.cli import main
-from binopose.geometry import project
 from binopose.geometry.rig import Camera, StereoRig, save_rig
 from binopose.io import Keypoints2D, save_keypoints_2d
 
@@ -43,24 +42,7 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str]:
 
 
 def write_bench(path: Path, nan_pred_frames: int = 0) -> Path:
-    n = 4
-    X = np.random.default_rng(0).normal(0, 200, (n, 17, 3)) + [0, 0, 3000]
-    P = torch.tensor(np.stack([K @ np.eye(3, 4), K @ np.c_[np.eye(3), [-300, 0, 0]]]))
-    uv = project(torch.tensor(X), P).numpy()
-    pred = uv.copy()
-    pred[:nan_pred_frames] = np.nan  # subject S9 without any estimate: its metrics are NaN
-    np.savez(
-        path,
-        kp2d_pred=pred.astype(np.float32),
-        kp2d_gt=uv.astype(np.float32),
-        kp3d_gt=X,
-        K=np.broadcast_to(K, (n, 2, 3, 3)),
-        R_right_from_left=np.broadcast_to(np.eye(3), (n, 3, 3)),
-        t_right_from_left_mm=np.tile([-300.0, 0, 0], (n, 1)),
-        subject=np.array(["S9", "S9", "S11", "S11"]),
-        action=np.array(["a"] * n),
-    )
-    return path
+    return write_tiny_bench(path, K, nan_pred_frames)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import write_tiny_bench
 
 from binopose import io_utils
 from binopose.checkpoint import load_checkpoint, load_model, save_checkpoint
@@ -169,24 +170,7 @@ def one_line_error(capsys) -> str:
 
 @pytest.fixture
 def bench_file(tmp_path) -> Path:
-    n = 4
-    rng = np.random.default_rng(0)
-    X = rng.normal(0, 200, (n, 17, 3)) + [0, 0, 3000]
-    P = torch.tensor(np.stack([K @ np.eye(3, 4), K @ np.c_[np.eye(3), [-300, 0, 0]]]))
-    uv = project(torch.tensor(X), P).numpy()
-    path = tmp_path / "bench.npz"
-    np.savez(
-        path,
-        kp2d_pred=uv.astype(np.float32),
-        kp2d_gt=uv.astype(np.float32),
-        kp3d_gt=X,
-        K=np.broadcast_to(K, (n, 2, 3, 3)),
-        R_right_from_left=np.broadcast_to(np.eye(3), (n, 3, 3)),
-        t_right_from_left_mm=np.tile([-300.0, 0, 0], (n, 1)),
-        subject=np.array(["S9", "S9", "S11", "S11"]),
-        action=np.array(["a"] * n),
-    )
-    return path
+    return write_tiny_bench(tmp_path / "bench.npz", K)
 
 
 @pytest.fixture
