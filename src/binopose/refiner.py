@@ -171,15 +171,14 @@ class Refiner:
                 return torch.from_numpy(evidence.keep_fixed(F.numpy(), T_uu.numpy()))
             return torch.from_numpy(keep_definitions(F.numpy(), T_uu.numpy())) if keep else F
 
-        if evidence is None:
-            poses, report = refined(u, T), None
-            if opts.gate != "off":
-                poses, report = gate(refined, u.double(), P.double(), T, poses, c, z=z)
+        if keep and evidence is not None:  # these frames join the evidence; the probes (refined) do not
+            poses = torch.from_numpy(evidence.keep(self.network_pass(u, P, c, opts).numpy(), T.numpy()))
         else:
-            F = self.network_pass(u, P, c, opts)
-            poses, report = torch.from_numpy(evidence.keep(F.numpy(), T.numpy())) if keep else F, None
-            if opts.gate != "off":
-                poses, report = evidence.gate(refined, u.double(), P.double(), T, poses, c, z=z)
+            poses = refined(u, T)
+        report = None
+        if opts.gate != "off":
+            judge = gate if evidence is None else evidence.gate
+            poses, report = judge(refined, u.double(), P.double(), T, poses, c, z=z)
         kp = _chunked(lambda X, PP, _: project(X, PP), poses, P, None, self.chunk)
         return RefineResult(poses, T, kp, report)
 
