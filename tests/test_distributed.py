@@ -123,18 +123,23 @@ def keypoint_file(tmp_path: Path, n: int = 40) -> tuple[Path, Path]:
     return tmp_path / "kp.npz", tmp_path / "rig.toml"
 
 
+def one_and_two_ranks(args: list[str], out_flag: str, one: Path, two: Path) -> str:
+    """Run ``binopose ARGS`` as one process (writing ``one``) and under torchrun with 2 ranks (writing
+    ``two``); both must succeed. Returns torchrun's standard output."""
+    single = subprocess.run([sys.executable, "-m", "binopose", *args, out_flag, str(one)], env=ENV)
+    assert single.returncode == 0
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    torchrun += ["--master-port", str(free_port()), "-m", "binopose"]
+    p = subprocess.run([*torchrun, *args, out_flag, str(two)], env=ENV, capture_output=True)
+    assert p.returncode == 0, p.stderr.decode()[-3000:]
+    return p.stdout.decode()
+
+
 def test_distributed_refine_equals_single_process_row_for_row(tmp_path):
     kp, rig = keypoint_file(tmp_path)
     args = ["refine", str(kp), "--rig", str(rig), "--chunk", "8"]  # 40 frames: 5 chunks over 2 ranks
-    one = subprocess.run(
-        [sys.executable, "-m", "binopose", *args, "--out", str(tmp_path / "one.npz")], env=ENV
-    )
-    assert one.returncode == 0
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
-    torchrun += ["--master-port", str(free_port()), "-m", "binopose"]
-    p = subprocess.run([*torchrun, *args, "--out", str(tmp_path / "two.npz")], env=ENV, capture_output=True)
-    assert p.returncode == 0, p.stderr.decode()[-3000:]
-    assert p.stdout.decode().count("poses (dualdiff") == 1  # rank 0 alone reports
+    out = one_and_two_ranks(args, "--out", tmp_path / "one.npz", tmp_path / "two.npz")
+    assert out.count("poses (dualdiff") == 1  # rank 0 alone reports
     one, two = load_poses(tmp_path / "one.npz"), load_poses(tmp_path / "two.npz")
     # one process refines the file a chunk at a time (the gate from sums over the chunks, docs/ROBUSTNESS.md)
     # and torchrun in one call: equal to rounding (sums added in another order)
@@ -147,15 +152,8 @@ def test_distributed_eval_equals_single_process(tmp_path):
     data = tmp_path / "bench.npz"
     np.savez(data, **make_benchmark(noise_px=2.0, n_per=8, seed=3))  # 48 frames, 2 subjects
     args = ["eval", str(data), "--protocol", "cross-subject", "--chunk", "4"]
-    one = subprocess.run(
-        [sys.executable, "-m", "binopose", *args, "--json", str(tmp_path / "one.json")], env=ENV
-    )
-    assert one.returncode == 0
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
-    torchrun += ["--master-port", str(free_port()), "-m", "binopose"]
-    p = subprocess.run([*torchrun, *args, "--json", str(tmp_path / "two.json")], env=ENV, capture_output=True)
-    assert p.returncode == 0, p.stderr.decode()[-3000:]
-    assert p.stdout.decode().count("protocol cross-subject") == 1  # rank 0 alone reports
+    out = one_and_two_ranks(args, "--json", tmp_path / "one.json", tmp_path / "two.json")
+    assert out.count("protocol cross-subject") == 1  # rank 0 alone reports
     # one process scores the file a chunk at a time (running sums), torchrun whole: equal to rounding
     two, one = (json.loads((tmp_path / f"{k}.json").read_text()) for k in ("two", "one"))
     assert _close(two, one)
