@@ -139,14 +139,11 @@ def format_table(result: dict) -> str:
         f"symmetry error {result['symmetry_error_mm']:.2f} mm",
     ]
     if "reprojection_px" in result:
-        extra.append(
-            "2D reprojection " + " / ".join(f"{x:.2f}" for x in result["reprojection_px"]) + " px (per view)"
-            + (
-                ", the detector's 2D " + " / ".join(f"{x:.2f}" for x in result["input_2d_px"]) + " px"
-                if "input_2d_px" in result
-                else ""
-            )
-        )
+        views = lambda key: " / ".join(f"{x:.2f}" for x in result[key])  # noqa: E731
+        text = f"2D reprojection {views('reprojection_px')} px (per view)"
+        if "input_2d_px" in result:
+            text += f", the detector's 2D {views('input_2d_px')} px"
+        extra.append(text)
     if result.get("nan_joints"):
         extra.append(
             f"WARNING: {result['nan_joints']} joints could not be estimated (NaN) and are left out "
