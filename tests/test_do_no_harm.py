@@ -168,3 +168,21 @@ def test_running_evidence_frame_by_frame():
     F = shipped.network_pass(u[-20:], P[-20:])
     d = body_corrections(F.numpy(), triangulate(u[-20:], P[-20:]).numpy())[1]
     np.testing.assert_allclose(ev._older, d[:-1].sum(0), atol=0.01)  # float32 network, batch of 1 vs 20  # the window before the last frame
+
+
+def test_input_level_follows_the_input_residual(shipped):
+    """level_from="input" (tried for issue 15, not the default): per-view noise of twice the size gives
+    twice the start level; exact (stereo-looking) input keeps its family's level."""
+    X, P, u = stereo_views(N, seed=3)
+    gen = torch.Generator().manual_seed(0)
+    opts = RefineOptions(level_from="input")
+    levels = []
+    for size in (4.0, 8.0):  # px, independent per view
+        noisy = u + size * torch.randn(u.shape, generator=gen, dtype=u.dtype)
+        used = shipped.input_options(noisy, P.expand(N, 2, 3, 4), triangulate(noisy, P), None, opts)
+        levels.append(used.start_sigma)
+    assert levels[0] is not None and 1.7 < levels[1] / levels[0] < 2.3
+    exact = shipped.input_options(u, P.expand(N, 2, 3, 4), triangulate(u, P), None, opts)
+    assert exact.start_sigma is None  # routed to the stereo-aware family: unchanged
+    with pytest.raises(Exception, match="level_from"):
+        RefineOptions(level_from="guess")

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from binopose.data.noise import pose_scale_px
+from binopose.data.noise import ErrorModel2D, normalized_profile, pose_scale_px
 from binopose.geometry import project, triangulate
 from binopose.offsets import KEEP_PRIOR_FRAMES, body_corrections, remove_body_offset
 
@@ -69,6 +69,23 @@ def independent_noise_var(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None =
     """
     ss, ok = residual_terms(u, P, T, conf)
     return ss.sum(0).double() / ok.sum(0).clamp_min(1)
+
+
+#: the start levels an input's own residual may give (the schedule's range)
+INPUT_LEVEL_RANGE = (0.05, 2.5)
+
+
+def input_level(noise_var: Tensor, model: ErrorModel2D) -> tuple[float, np.ndarray]:
+    """The start level and the per-joint noise profile that an input's own triangulation residual
+    (``noise_var`` (J,), :func:`independent_noise_var`) implies for error family ``model``, whose size
+    at level 1 is :meth:`ErrorModel2D.residual_rms`: for per-view input with no statistics, in place
+    of the family's fitted size. The level is clipped to :data:`INPUT_LEVEL_RANGE`."""
+    v = torch.as_tensor(noise_var).double().numpy()
+    seen = v > 0
+    if not seen.any():
+        return model.default_level, model.joint_profile()
+    level = float(np.sqrt(v[seen].mean())) / max(model.residual_rms(), 1e-9)
+    return float(np.clip(level, *INPUT_LEVEL_RANGE)), normalized_profile(np.sqrt(v))
 
 
 def residual_terms(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None = None) -> tuple[Tensor, Tensor]:

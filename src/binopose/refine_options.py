@@ -12,6 +12,9 @@ from binopose.errors import BinoposeError
 DEFINITIONS = ("keep", "model")
 #: how detector confidences reach the network: 1 / 0 at CONF_THRESHOLD, raw, or always 1 (as trained)
 CONF_EVIDENCE = ("binary", "raw", "ones")
+#: where the start level comes from when no statistics set it: the error family's own size, or the
+#: input's triangulation residual (level; "input-profile": the per-joint profile as well)
+LEVEL_FROM = ("family", "input", "input-profile")
 #: the do-no-harm gate (binopose.guard): off, the risk estimate, or its 90 % lower confidence bound
 GATES = ("off", "mean", "lcb")
 CONF_THRESHOLD = 0.5
@@ -35,6 +38,7 @@ class RefineOptions:
     definitions: str = "keep"  # keep the detector's joint definitions, or "model": the training data's
     gate: str = "lcb"  # shrink the correction toward triangulation by the input's own evidence (GATES)
     conf_evidence: str = "ones"  # how confidences reach the network (CONF_EVIDENCE; rule of 10:33 UTC)
+    level_from: str = "family"  # start level (and profile) when start_sigma is None (LEVEL_FROM)
 
     def __post_init__(self) -> None:
         if not (1 <= self.hypotheses <= MAX_HYPOTHESES and 1 <= self.steps <= MAX_STEPS):
@@ -46,6 +50,7 @@ class RefineOptions:
             ("definitions", DEFINITIONS),
             ("conf_evidence", CONF_EVIDENCE),
             ("gate", GATES),
+            ("level_from", LEVEL_FROM),
         ):
             if getattr(self, name) not in allowed:
                 raise BinoposeError(

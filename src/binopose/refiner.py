@@ -13,7 +13,7 @@ input's own evidence supports it (:mod:`binopose.guard`): it is never knowingly 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.geometry.rig import StereoRig
 from binopose.geometry.stereo import camera_baseline
-from binopose.guard import LCB_Z, GateReport, RunningEvidence, gate
+from binopose.guard import LCB_Z, GateReport, RunningEvidence, gate, input_level, residual_terms
 from binopose.offsets import keep_definitions
 from binopose.refine_options import CONF_THRESHOLD, RefineOptions, split_settings
 from binopose.skeleton import NUM_JOINTS
@@ -161,6 +161,8 @@ class Refiner:
         u, P, c = _check_inputs(kp2d, cameras, conf)
         opts = options or self.options
         T = _chunked(lambda a, PP, cc: triangulate(a, PP, cc), u, P, c, self.chunk)
+        if opts.level_from != "family" and opts.start_sigma is None:
+            opts = self.input_options(u, P, T, c, opts)
 
         keep = opts.definitions == "keep"
         z = LCB_Z if opts.gate == "lcb" else 0.0
@@ -181,6 +183,28 @@ class Refiner:
             poses, report = judge(refined, u.double(), P.double(), T, poses, c, z=z)
         kp = _chunked(lambda X, PP, _: project(X, PP), poses, P, None, self.chunk)
         return RefineResult(poses, T, kp, report)
+
+    def input_options(
+        self, u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None, options: RefineOptions
+    ) -> RefineOptions:
+        """``options`` with the start level (and, for ``level_from="input-profile"``, the per-joint
+        profile) that the input's own triangulation residual implies (:func:`binopose.guard.input_level`),
+        when most of it follows the per-view family; stereo-aware input, whose residual shows none of
+        its noise, keeps its family's level. u (N, 2, 17, 2), P (N, 2, 3, 4), T (N, 17, 3) its
+        triangulation, conf (N, 2, 17) or None."""
+        rows = [slice(i, i + self.chunk) for i in range(0, u.shape[0], self.chunk)]
+        part = lambda t, sl: None if t is None else t[sl].double()  # noqa: E731
+        stereo = sum(int(self.looks_stereo(u[sl].double(), P[sl].double(), options).sum()) for sl in rows)
+        if stereo * 2 > u.shape[0]:
+            return options
+        terms = [residual_terms(u[sl].double(), P[sl].double(), T[sl], part(conf, sl)) for sl in rows]
+        ss = sum(t[0].sum(0) for t in terms)
+        ok = sum(t[1].sum(0) for t in terms)
+        model = self.error_models.get(PER_VIEW) or next(iter(self.error_models.values()))
+        level, profile = input_level(ss / ok.clamp_min(1), model)
+        if options.level_from == "input-profile":
+            return replace(options, start_sigma=level, noise_profile=tuple(profile))
+        return replace(options, start_sigma=level)
 
     @torch.inference_mode()
     def network_pass(

@@ -79,6 +79,13 @@ class ErrorModel2D:
         s = np.asarray(self.shared_sigma) ** 2 + np.asarray(self.indep_sigma) ** 2
         return float(np.sqrt(s.mean()))
 
+    def residual_rms(self) -> float:
+        """Root mean square of the per-view independent part, per coordinate, heavy tails included: the
+        size that a two-view triangulation's residual measures (the shared part and the per-frame
+        offset leave none; :func:`binopose.guard.independent_noise_var`)."""
+        mix = 1 - self.outlier_prob + self.outlier_prob * self.outlier_factor**2
+        return float(np.sqrt((np.asarray(self.indep_sigma) ** 2).mean() * mix))
+
     def joint_profile(self) -> np.ndarray:
         """(J,) relative size of each joint's random 2D error (shared and per-view parts), root mean
         square 1 over the joints: which joints this detector gets wrong more often than others."""
