@@ -15,7 +15,7 @@ from helpers import stereo_views
 
 from binopose.data.benchmark import StereoBenchmark
 from binopose.geometry import project, triangulate
-from binopose.guard import MIN_FRAMES, RunningEvidence, sure_shrinkage
+from binopose.guard import MIN_FRAMES, RunningEvidence, independent_noise_var, residual_terms, sure_shrinkage
 from binopose.metrics import pose_metrics
 from binopose.offsets import apply_body_offsets, body_corrections, body_frames
 from binopose.refiner import RefineOptions, Refiner
@@ -186,3 +186,22 @@ def test_input_level_follows_the_input_residual(shipped):
     assert exact.start_sigma is None  # routed to the stereo-aware family: unchanged
     with pytest.raises(Exception, match="level_from"):
         RefineOptions(level_from="guess")
+
+
+def test_a_residual_every_frame_shares_is_not_noise(shipped):
+    """A calibration error (one view's keypoints shifted by a constant 8 px) leaves a residual every frame
+    shares: the gate's noise estimate must not read it as noise (Stein's estimate needs zero-mean noise),
+    and the gate then keeps triangulation; random noise of the same size is still measured."""
+    X, P, u = stereo_views(N, seed=4)
+    shifted = u.clone()
+    shifted[:, 1, :, 1] += 8.0
+    T = triangulate(shifted, P)
+    r, ok = residual_terms(shifted, P, T)
+    mean_square = float((r.pow(2).sum((0, 1, 3)) / ok.sum(0)).mean())
+    assert float(independent_noise_var(shifted, P, T).mean()) < 0.05 * mean_square
+    assert shipped.refine(shifted, P).gate.alpha < 0.05
+    gen = torch.Generator().manual_seed(1)
+    noisy = u + 8.0 * torch.randn(u.shape, generator=gen, dtype=u.dtype)
+    r, ok = residual_terms(noisy, P, triangulate(noisy, P))
+    mean_square = float((r.pow(2).sum((0, 1, 3)) / ok.sum(0)).mean())
+    assert float(independent_noise_var(noisy, P, triangulate(noisy, P)).mean()) > 0.9 * mean_square

@@ -58,17 +58,43 @@ class GateReport:
 
 def independent_noise_var(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None = None) -> Tensor:
     """Per-joint variance of the independent 2D noise, per image coordinate, relative to the person's
-    size: the mean over frames of the squared reprojection residual of the triangulation ``T``, summed
-    over both views and both coordinates (linear triangulation fits 3 of the 4 numbers, so that sum
-    estimates one coordinate's variance).
+    size: the variance over frames of the reprojection residual of the triangulation ``T`` (about its
+    mean over the input: a residual every frame shares is a calibration error or a detector's bias, not
+    noise, and Stein's estimate holds for zero-mean noise only), summed over both views and both
+    coordinates (linear triangulation fits 3 of the 4 numbers, so that sum estimates one coordinate's
+    variance).
 
     Args:
         u: (N, 2, J, 2) px. P: (N, 2, 3, 4). T: (N, J, 3) mm. conf: optional (N, 2, J).
     Returns:
         (J,) float64 (0 where no frame has the joint in both views).
     """
-    ss, ok = residual_terms(u, P, T, conf)
-    return ss.sum(0).double() / ok.sum(0).clamp_min(1)
+    return ResidualSums.of(*residual_terms(u, P, T, conf)).var()
+
+
+@dataclass(frozen=True)
+class ResidualSums:
+    """Sums over frames of the relative triangulation residual (:func:`residual_terms`): its first and
+    second moments (2, J, 2) and the frames counted (J,). Sums of parts (chunks, a window of frames)
+    add up to the sums of the whole."""
+
+    s1: Tensor
+    s2: Tensor
+    n: Tensor
+
+    @staticmethod
+    def of(r: Tensor, ok: Tensor) -> ResidualSums:
+        """From per-frame residuals r (N, 2, J, 2) (0 where not counted) and ok (N, J)."""
+        return ResidualSums(r.sum(0).double(), r.pow(2).sum(0).double(), ok.sum(0).double())
+
+    def __add__(self, other: ResidualSums) -> ResidualSums:
+        return ResidualSums(self.s1 + other.s1, self.s2 + other.s2, self.n + other.n)
+
+    def var(self) -> Tensor:
+        """(J,) :func:`independent_noise_var` of the frames summed."""
+        n = self.n.clamp_min(1)[None, :, None]
+        mean = self.s1 / n
+        return (self.s2 / n - mean.pow(2)).clamp_min(0).sum((0, 2))
 
 
 #: the start levels an input's own residual may give (the schedule's range)
@@ -89,15 +115,14 @@ def input_level(noise_var: Tensor, model: ErrorModel2D) -> tuple[float, np.ndarr
 
 
 def residual_terms(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """(N, J) each frame's squared relative reprojection residual (0 where not counted) and (N, J) where
-    it counts (:func:`independent_noise_var`)."""
+    """(N, 2, J, 2) each frame's reprojection residual relative to the person's size (0 where not
+    counted) and (N, J) where it counts (:func:`independent_noise_var`)."""
     scale = pose_scale_px(u)
     r = (u - project(T, P)) / scale[:, :, None, None]
-    ss = r.pow(2).sum((1, 3))  # (N, J)
-    ok = torch.isfinite(ss)
+    ok = torch.isfinite(r).all(-1).all(1)  # (N, J)
     if conf is not None:
         ok &= (conf >= MIN_CONF).all(1)
-    return torch.where(ok, ss, 0.0), ok
+    return torch.where(ok[:, None, :, None], r, 0.0), ok
 
 
 def stein_terms(delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float) -> tuple[Tensor, Tensor]:
@@ -216,7 +241,7 @@ class RunningEvidence:
     min_frames: int = MIN_FRAMES
     seed: int = 0
     _d: deque = field(default_factory=deque, repr=False)  # (17, 3) body-frame corrections
-    _res: deque = field(default_factory=deque, repr=False)  # ((J,) squared residuals, (J,) counted)
+    _res: deque = field(default_factory=deque, repr=False)  # ((2, J, 2) residuals, (J,) counted)
     _terms: deque = field(default_factory=deque, repr=False)  # (Q_n, D_n, finite joints)
     _older: np.ndarray | float = field(default=0.0, repr=False)  # summed corrections before this call
     _older_n: int = field(default=0, repr=False)
@@ -259,10 +284,11 @@ class RunningEvidence:
         z: float = 0.0,
     ) -> tuple[Tensor, GateReport]:
         """:func:`gate` of the new frames, with the noise level and the shrinkage from the window."""
-        ss, ok = residual_terms(u, P, T, conf)
-        self._push(self._res, zip(ss, ok))
-        var = torch.stack([r for r, _ in self._res]).sum(0).double()
-        var = var / torch.stack([c for _, c in self._res]).sum(0).clamp_min(1)
+        r, ok = residual_terms(u, P, T, conf)
+        self._push(self._res, zip(r, ok))
+        var = ResidualSums.of(
+            torch.stack([x for x, _ in self._res]), torch.stack([c for _, c in self._res])
+        ).var()
         noise_rel = float(var.mean().sqrt())
         if noise_rel <= 0 or len(u) == 0:
             return T.clone(), GateReport(0.0, noise_rel, 0.0, len(self._res))

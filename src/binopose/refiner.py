@@ -31,7 +31,7 @@ from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.geometry.rig import StereoRig
 from binopose.geometry.stereo import camera_baseline
-from binopose.guard import LCB_Z, GateReport, RunningEvidence, gate, input_level, residual_terms
+from binopose.guard import LCB_Z, GateReport, ResidualSums, RunningEvidence, gate, input_level, residual_terms
 from binopose.offsets import keep_definitions
 from binopose.refine_options import CONF_THRESHOLD, RefineOptions, split_settings
 from binopose.skeleton import NUM_JOINTS
@@ -197,11 +197,12 @@ class Refiner:
         stereo = sum(int(self.looks_stereo(u[sl].double(), P[sl].double(), options).sum()) for sl in rows)
         if stereo * 2 > u.shape[0]:
             return options
-        terms = [residual_terms(u[sl].double(), P[sl].double(), T[sl], part(conf, sl)) for sl in rows]
-        ss = sum(t[0].sum(0) for t in terms)
-        ok = sum(t[1].sum(0) for t in terms)
+        sums = [
+            ResidualSums.of(*residual_terms(u[sl].double(), P[sl].double(), T[sl], part(conf, sl)))
+            for sl in rows
+        ]
         model = self.error_models.get(PER_VIEW) or next(iter(self.error_models.values()))
-        level, profile = input_level(ss / ok.clamp_min(1), model)
+        level, profile = input_level(sum(sums[1:], sums[0]).var(), model)
         if options.level_from == "input-profile":
             return replace(options, start_sigma=level, noise_profile=tuple(profile))
         return replace(options, start_sigma=level)

@@ -32,8 +32,18 @@ from torch import Tensor
 
 from binopose.data.noise import pose_scale_px
 from binopose.geometry import triangulate
-from binopose.guard import LCB_Z, PROBE_SCALE, GateReport, probe_count, residual_terms, shrinkage, stein_terms
+from binopose.guard import (
+    LCB_Z,
+    PROBE_SCALE,
+    GateReport,
+    ResidualSums,
+    probe_count,
+    residual_terms,
+    shrinkage,
+    stein_terms,
+)
 from binopose.offsets import KEEP_PRIOR_FRAMES, body_corrections, remove_body_offset
+from binopose.skeleton import NUM_JOINTS
 
 #: a fresh iterator over the rows in order: (uv (n, 2, 17, 2), conf (n, 2, 17) or None, P (n, 2, 3, 4))
 Rows = Callable[[], Iterator[tuple[Tensor, "Tensor | None", Tensor]]]
@@ -197,7 +207,7 @@ class GatedRefinement:
         try:
             n, self.s, noise = self._first_pass(sF, sT)
             if self.opts.gate != "off":
-                var = noise[0].double() / noise[1].clamp_min(1)
+                var = noise.var() if noise is not None else torch.zeros(NUM_JOINTS, dtype=torch.float64)
                 noise_rel = float(var.mean().sqrt())
                 self.report = GateReport(0.0, noise_rel, 0.0, n)
                 self.tri_only = not noise_rel > 0
@@ -209,20 +219,20 @@ class GatedRefinement:
             sp.rewind()
         return self
 
-    def _first_pass(self, sF: _Spill, sT: _Spill) -> tuple[int, np.ndarray, tuple[Tensor, Tensor]]:
+    def _first_pass(self, sF: _Spill, sT: _Spill) -> tuple[int, np.ndarray, ResidualSums | None]:
         """Network output and triangulation spilled; the definitions' part and the residual sums."""
-        defs, n, res, res_n = _DefSums(), 0, 0.0, 0
+        defs, n, res = _DefSums(), 0, None
         for u, c, P in _blocks(self.rows, self.size):
             T = triangulate(u.double(), P.double(), _double(c))
             F = self._net(u, c, P)
             if self.keep:
                 defs.add(F, T.numpy())
-            ss, counted = residual_terms(u.double(), P.double(), T, c)
-            res, res_n = res + ss.sum(0), res_n + counted.sum(0)
+            part = ResidualSums.of(*residual_terms(u.double(), P.double(), T, c))
+            res = part if res is None else res + part
             sF.write(F)
             sT.write(T.numpy())
             n += len(u)
-        return n, defs.part(), (res, res_n)  # type: ignore[return-value]
+        return n, defs.part(), res
 
     def _probes(self, n: int, var: Tensor) -> Iterator[tuple[int, Tensor | None, Tensor, Tensor]]:
         """(round, conf, P, probed uv float64) per block, round after round: the random numbers of
