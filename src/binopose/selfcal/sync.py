@@ -23,6 +23,9 @@ import numpy as np
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import StereoRig
 
+#: with a rig, the epipolar cost of each joint is taken about its median over the frames
+CENTRED = False
+
 
 @dataclass(frozen=True)
 class SyncResult:
@@ -82,11 +85,35 @@ def symmetric_epipolar_px(ul: np.ndarray, ur: np.ndarray, F: np.ndarray) -> np.n
     return 0.5 * (num / np.hypot(lr[:, 0], lr[:, 1]) + num / np.hypot(ll[:, 0], ll[:, 1]))
 
 
-def _paired(kp_left: np.ndarray, kp_right: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+def signed_epipolar_px(ul: np.ndarray, ur: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """(M, 2), (M, 2) pixels -> (M,) mean of the two signed point-to-epipolar-line distances (px)."""
+    hl = np.concatenate([ul, np.ones((len(ul), 1))], 1)
+    hr = np.concatenate([ur, np.ones((len(ur), 1))], 1)
+    lr, ll = hl @ F.T, hr @ F
+    num = (hr * lr).sum(1)
+    return 0.5 * (num / np.hypot(lr[:, 0], lr[:, 1]) + num / np.hypot(ll[:, 0], ll[:, 1]))
+
+
+def centred_epipolar_px(ul: np.ndarray, ur: np.ndarray, joint: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """(M,) signed epipolar distances minus each joint's median over its frames, absolute: a distance
+    that every frame of a joint shares (a calibration error, a view-dependent joint definition) is no
+    sign of a time shift."""
+    s = signed_epipolar_px(ul, ur, F)
+    out = np.full(len(s), np.nan)
+    for j in np.unique(joint):
+        m = joint == j
+        if m.sum() >= 3:
+            out[m] = np.abs(s[m] - np.median(s[m]))
+    return out[np.isfinite(out)]
+
+
+def _paired(kp_left: np.ndarray, kp_right: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The finite joints seen in both views at offset ``d``: (M, 2), (M, 2) pixels and (M,) joint index."""
     i, j = _pairs(len(kp_left), len(kp_right), d)
     a, b = kp_left[i].reshape(-1, 2), kp_right[j].reshape(-1, 2)
+    joint = np.tile(np.arange(kp_left.shape[1]), len(i))
     ok = np.isfinite(a).all(1) & np.isfinite(b).all(1)
-    return a[ok], b[ok]
+    return a[ok], b[ok], joint[ok]
 
 
 def _shortlist(corr: np.ndarray, peaks: int = 6, reach: int = 2) -> np.ndarray:
@@ -108,10 +135,12 @@ def epipolar_cost(
     thresh_px: float = 4.0,
     only: np.ndarray | None = None,
     K: np.ndarray | None = None,
+    centred: bool = CENTRED,
 ) -> np.ndarray:
     """(D,) epipolar cost at each offset (lower is better; NaN with fewer than 30 paired joints or
     where ``only`` (D,) bool is False). Without a rig but with intrinsics K (2, 3, 3), an essential
-    matrix (5 degrees of freedom) is fitted instead of a fundamental matrix (7)."""
+    matrix (5 degrees of freedom) is fitted instead of a fundamental matrix (7). With a rig and
+    ``centred``, each joint's distances are taken about their median (:func:`centred_epipolar_px`)."""
     import cv2
 
     F = _fundamental(rig) if rig is not None else None
@@ -124,11 +153,12 @@ def epipolar_cost(
     for k, d in enumerate(offsets):
         if only is not None and not only[k]:
             continue
-        a, b = _paired(kp_left, kp_right, int(d))
+        a, b, joint = _paired(kp_left, kp_right, int(d))
         if len(a) < 30:
             continue
         if F is not None:
-            out[k] = float(np.median(symmetric_epipolar_px(a, b, F)))
+            dist = centred_epipolar_px(a, b, joint, F) if centred else symmetric_epipolar_px(a, b, F)
+            out[k] = float(np.median(dist)) if len(dist) else np.nan
             continue
         cv2.setRNGSeed(0)
         try:
@@ -160,6 +190,7 @@ def find_offset(
     conf_right: np.ndarray | None = None,
     min_conf: float = 0.3,
     K: np.ndarray | None = None,
+    centred: bool = CENTRED,
 ) -> SyncResult:
     """The frame offset of the right camera relative to the left, from (T, J, 2) keypoints of each view.
 
@@ -171,7 +202,8 @@ def find_offset(
         raise BinoposeError(f"synchronisation: expected two (T, J, 2) arrays, got {kl.shape} and {kr.shape}")
     offsets = np.arange(-max_offset, max_offset + 1)
     corr = speed_correlation(kl, kr, offsets)
-    cost = epipolar_cost(kl, kr, offsets, rig, only=None if rig is not None else _shortlist(corr), K=K)
+    only = None if rig is not None else _shortlist(corr)
+    cost = epipolar_cost(kl, kr, offsets, rig, only=only, K=K, centred=centred)
     if np.isfinite(cost).any():
         name = "essential (RANSAC)" if K is not None else "fundamental (RANSAC)"
         score, method = cost, "epipolar (rig)" if rig is not None else name
