@@ -280,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--loop", type=int, default=3, help="play the clip N times per real-time setting")
     ap.add_argument("--skip-jitter", action="store_true")
+    ap.add_argument("--only-jitter", action="store_true", help="the jitter/accuracy section alone")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # as binopose live does by default (--threads 1)
@@ -287,12 +288,14 @@ def main(argv: list[str] | None = None) -> int:
     rig = load_rig(a["rig"])
     ref = np.load(a["reference"])["kp3d_ref_4view_left_mm"].astype(np.float64)
     load = [os.getloadavg()]
-    costs = cpu_costs(a, rig)
-    est = quiet_estimate(costs)
-    print("CPU ms per call:", costs, flush=True)
-    gil = gil_check(a)
-    print("GIL check:", gil, flush=True)
-    rt = realtime(a, rig, args.loop)
+    costs, est, gil, rt = {}, [], {}, []
+    if not args.only_jitter:
+        costs = cpu_costs(a, rig)
+        est = quiet_estimate(costs)
+        print("CPU ms per call:", costs, flush=True)
+        gil = gil_check(a)
+        print("GIL check:", gil, flush=True)
+        rt = realtime(a, rig, args.loop)
     jt = [] if args.skip_jitter else jitter_table(a, rig, ref)
     load.append(os.getloadavg())
     print(

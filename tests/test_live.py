@@ -298,8 +298,24 @@ def test_recording_evidence_option_reaches_the_lifter():
     from binopose.cli.live import _config
 
     args = build_parser().parse_args(["live", "--left", "a.mp4", "--right", "b.mp4", "--rig", "r.toml"])
-    assert _config(args).running_evidence is False  # the pre-registered rule kept each frame alone
+    assert _config(args).running_evidence is True  # the default since the rule of 16:03 UTC
     args = build_parser().parse_args(
-        ["live", "--left", "a.mp4", "--right", "b.mp4", "--rig", "r.toml", "--recording-evidence"]
+        ["live", "--left", "a.mp4", "--right", "b.mp4", "--rig", "r.toml", "--no-recording-evidence"]
     )
-    assert _config(args).running_evidence is True
+    assert _config(args).running_evidence is False
+
+
+def test_one_frame_alone_is_triangulated():
+    """The gate's noise is the spread of the residual over the input's frames: one frame has none, so
+    refining a frame alone gives its triangulation (why live judges frames with the recording's evidence)."""
+    import torch
+    from helpers import stereo_views
+
+    from binopose.geometry import triangulate
+    from binopose.refiner import Refiner
+
+    _, P, u = stereo_views(1, seed=5)
+    noisy = u + 6.0 * torch.randn(u.shape, generator=torch.Generator().manual_seed(0), dtype=u.dtype)
+    res = Refiner.load().refine(noisy, P)
+    assert res.gate is not None and res.gate.alpha == 0.0
+    torch.testing.assert_close(res.poses, triangulate(noisy, P))

@@ -54,9 +54,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--recording-evidence",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="judge each frame's refinement (joint definitions, do-no-harm gate) with the last 300 frames' "
-        "evidence instead of the frame alone; about 2.6x cheaper once 300 frames are in (docs/LIVE.md)",
+        "evidence (default); --no-recording-evidence judges each frame alone, which returns "
+        "triangulation: one frame has no spread of residuals to measure its noise from (docs/LIVE.md)",
     )
     p.add_argument(
         "--model-complexity",

@@ -26,8 +26,9 @@ class LiveConfig:
     det_scale: float = 1.0  # images are resized by this factor before detection (0 < s <= 1)
     fps: float = 30.0  # nominal rate: the One-Euro filter's default frame gap
     parallel: bool = False  # detect the right view on a second thread while the left one is detected
-    # judge each frame's refinement with the recording's evidence so far (False: each frame alone)
-    running_evidence: bool = False
+    # judge each frame's refinement with the recording's evidence so far (False: each frame alone,
+    # which returns triangulation; rule of 2026-12-03 16:03 UTC, docs/LIVE.md)
+    running_evidence: bool = True
 
 
 @dataclass(frozen=True)
