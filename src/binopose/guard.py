@@ -18,7 +18,11 @@ neither with any ground truth or test statistics:
    (finite differences of the refiner and of triangulation). Sigma is the input's *independent* 2D
    noise per joint, measured from its own triangulation residual (:func:`independent_noise_var`): two
    views leave one degree of freedom per joint. Noise shared by both views (stereo-aware detectors)
-   leaves no residual, so it cannot be seen, and such input gets ``alpha ~ 0``: triangulation.
+   leaves no residual, so it cannot be seen, and such input gets ``alpha ~ 0``: triangulation. The
+   residual is taken about its mean over the input's frames: a residual every frame shares (a
+   calibration error, a per-view detector bias) is not noise, and Stein's estimate needs zero-mean
+   noise. So one frame alone has no measurable noise and is returned triangulated; input that arrives
+   a frame at a time is judged with :class:`RunningEvidence`.
 """
 
 from __future__ import annotations
