@@ -50,6 +50,7 @@ def train(name: str, seed: int) -> Path:
             "--no-progress",
             f"out={out}",
             f"seed={seed}",
+            "threads=1",  # beside other jobs on 2 cores: more threads than cores stall torch
         ]
         subprocess.run(cmd + SHORT + LOSSES[name], cwd=ROOT, check=True)
     return model
