@@ -15,7 +15,10 @@ from binopose.errors import BinoposeError, BinoposeWarning
 from binopose.geometry import project
 from binopose.geometry.rig import Camera, StereoRig, load_rig, rig_to_toml
 from binopose.io import Keypoints2D, load_poses, save_keypoints_2d
-from binopose.video.pipeline import check_person_scale
+from binopose.stream.keypoints import keypoint_chunks
+from binopose.stream.lift import lift_chunks
+from binopose.stream.scale import RunningBoneMedian
+from binopose.video.pipeline import LiftConfig, bone_lengths, check_person_scale
 
 K = np.array([[1000.0, 0.0, 640.0], [0.0, 1000.0, 360.0], [0.0, 0.0, 1.0]])
 
@@ -131,3 +134,39 @@ def test_the_same_video_as_both_cameras_is_refused(tmp_path, capsys):
         code = main([*argv, "--rig", str(tmp_path / "rig.toml"), "--out", str(tmp_path / "o"), "--quiet"])
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1 and what in err, err
+
+
+def _lift_in_chunks(tmp_path, scales: list[float]) -> list[str]:
+    """Frames of a person scaled by ``scales`` (a giant projects to the same pixels from further away),
+    lifted three frames a chunk; the warnings said."""
+    size = torch.tensor(scales, dtype=torch.float64)[:, None, None]
+    X = torch.as_tensor(TEMPLATE + [0, 0, 3000])[None] * size
+    rig = StereoRig(Camera("a", (1280, 720), K), Camera("b", (1280, 720), K, t=[-120.0, 0, 0]))
+    uv = project(X, rig.projection_matrices(torch.float64)).numpy()
+    save_keypoints_2d(tmp_path / "kp.npz", Keypoints2D(uv, np.ones(uv.shape[:-1])))
+    _, chunks = keypoint_chunks(tmp_path / "kp.npz", chunk=3)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        parts = list(lift_chunks(chunks, rig, LiftConfig(refine=False, lr_fix=False), None, True, None, {}))
+    assert sum(len(p.poses) for p in parts) == len(scales)
+    return [str(x.message) for x in w if issubclass(x.category, BinoposeWarning)]
+
+
+def test_chunked_person_scale_judges_the_whole_recording(tmp_path):
+    """The chunked path looked at the first chunk only: a giant after it went unsaid, and a first chunk
+    of giants in a recording of people warned."""
+    said = _lift_in_chunks(tmp_path, [1.0] * 3 + [10.0] * 7)
+    assert len(said) == 1 and "median bone" in said[0] and "--rig-units" in said[0]
+    assert _lift_in_chunks(tmp_path, [10.0] * 3 + [1.0] * 7) == []
+    assert _lift_in_chunks(tmp_path, [1.0] * 10) == []
+
+
+def test_running_bone_median_matches_the_median():
+    rng = np.random.default_rng(0)
+    X = torch.as_tensor(TEMPLATE + [0, 0, 3000])[None] * torch.as_tensor(rng.uniform(0.5, 3, (50, 1, 1)))
+    run = RunningBoneMedian()
+    assert run.median() is None and run.check() is None
+    for part in X.split(7):
+        run.add(part)
+    exact = float(bone_lengths(X).median())
+    assert run.median() == pytest.approx(exact, rel=0.012)

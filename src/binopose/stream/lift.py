@@ -25,9 +25,9 @@ from binopose.geometry.rig import StereoRig
 from binopose.io import Keypoints2D, Poses3D
 from binopose.stream.keypoints import KeypointChunks
 from binopose.stream.refine import GatedRefinement
+from binopose.stream.scale import RunningBoneMedian
 from binopose.video.pipeline import (
     LiftConfig,
-    check_person_scale,
     fix_left_right,
     lift_meta,
     load_refiner,
@@ -119,11 +119,10 @@ def lift_chunks(
         gated = GatedRefinement(refiner, rows, spill_dir=spill_dir)
         refined = _Rows(gated.poses())
         refined.fill()  # every pass over the input done before this one starts
-    meta = lift_meta(cfg, rig)
-    for i, (c, uv, _, swap, X, ok) in enumerate(solved()):
+    meta, scale = lift_meta(cfg, rig), RunningBoneMedian()
+    for c, uv, _, swap, X, ok in solved():
         counts["lr_swapped_frames"] += int(swap.sum())
-        if i == 0:
-            check_person_scale(X)  # the first chunk stands for the file: one warning, not one per chunk
+        scale.add(X)
         unc = reprojection_uncertainty(X, uv, P, fx)
         m = int(ok.sum()) if cfg.refine else 0
         if m:
@@ -134,6 +133,7 @@ def lift_chunks(
         yield Poses3D(X.numpy(), unc.numpy(), frames, fps, meta)
     if gated is not None and gated.report is not None:
         counts["gate"] = asdict(gated.report)
+    scale.check()  # the whole recording's people, judged once (not the first chunk's)
 
 
 def _solved(

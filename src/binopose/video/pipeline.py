@@ -129,22 +129,30 @@ def reprojection_uncertainty(X: torch.Tensor, uv: torch.Tensor, P: torch.Tensor,
 PLAUSIBLE_MEDIAN_BONE_MM = (80.0, 800.0)
 
 
-def check_person_scale(X: torch.Tensor) -> float | None:
-    """Warn when the triangulated people (N, 17, 3) mm are far from human size (a rig file in the wrong
-    units); returns the median bone length (mm), None when no bone was triangulated."""
+def bone_lengths(X: torch.Tensor) -> torch.Tensor:
+    """The finite bone lengths (mm) of the people X (N, 17, 3), flattened."""
     child, parent = (list(c) for c in zip(*BONES, strict=True))
     lengths = (X[:, child] - X[:, parent]).norm(dim=-1)
-    lengths = lengths[torch.isfinite(lengths)]
-    if not len(lengths):
-        return None
-    median = float(lengths.median())
+    return lengths[torch.isfinite(lengths)]
+
+
+def warn_person_scale(median: float | None) -> float | None:
+    """Warn when a recording's median bone length (mm) is far from human size (a rig file in the wrong
+    units); returns ``median`` (None: no bone was triangulated, nothing said)."""
     lo, hi = PLAUSIBLE_MEDIAN_BONE_MM
-    if not lo <= median <= hi:
+    if median is not None and not lo <= median <= hi:
         warn(
             f"the triangulated person's median bone is {median:.4g} mm long (a person's is ~250 mm; "
             f"expected {lo:.0f}..{hi:.0f}): are the rig file's units right? (--rig-units)"
         )
     return median
+
+
+def check_person_scale(X: torch.Tensor) -> float | None:
+    """Warn when the triangulated people (N, 17, 3) mm are far from human size (a rig file in the wrong
+    units); returns the median bone length (mm), None when no bone was triangulated."""
+    lengths = bone_lengths(X)
+    return warn_person_scale(float(lengths.median()) if len(lengths) else None)
 
 
 def load_refiner(cfg: LiftConfig) -> Refiner:
