@@ -24,6 +24,7 @@ from binopose.evaluate import (
 )
 from binopose.io_utils import atomic_write_json, check_output
 from binopose.metrics import format_table
+from binopose.stream import heap
 from binopose.stream.evaluate import evaluate_file
 
 METHODS = ("triangulate", "dualdiff")
@@ -109,7 +110,8 @@ def _run(args: argparse.Namespace, active: bool) -> int:
         method = with_body_offsets(method)
     if active:  # under torchrun: the whole file in every rank, the refiner's network passes shared
         result, _ = evaluate(load_benchmark(args.data), method, args.protocol, name=args.method)
-    else:  # a chunk at a time
+    else:  # a chunk at a time; chunk-sized arrays mapped, not fragmenting the heap (memory flat in N)
+        heap.limit_heap()
         result = evaluate_file(args.data, method, args.protocol, name=args.method)
     result["body_offsets"] = bool(args.body_offsets)
     if args.method == "dualdiff":

@@ -19,6 +19,7 @@ from binopose.formats.openpose import read_keypoints
 from binopose.geometry.rig import load_rig
 from binopose.io import POSE_FORMATS, save_poses
 from binopose.io_utils import check_output
+from binopose.stream import heap
 from binopose.stream.keypoints import keypoint_chunks
 from binopose.stream.lift import lift_chunks
 from binopose.stream.poses import write_poses
@@ -99,6 +100,7 @@ def _run(args: argparse.Namespace, active: bool) -> int:
         save_poses(args.out, poses, trc_frame=args.frame)
         n = len(poses)
     else:
+        heap.limit_heap()  # chunk-sized arrays mapped, not fragmenting the heap (memory flat in N)
         frames, chunks = keypoint_chunks(kps, args.layout)
         info = {}
         spill = Path(args.out).resolve().parent  # the refiner's temporary file: beside the output

@@ -24,6 +24,7 @@ import numpy as np
 
 from binopose.errors import BinoposeError
 from binopose.io_utils import READ_ERRORS, atomic_write, check_npz_sizes
+from binopose.stream import heap
 
 _READ = 1 << 22  # bytes per read when copying
 
@@ -95,6 +96,7 @@ class NpzReader:
                     if k in self._fortran:  # rare: read whole, then slice
                         whole[k] = np.lib.format.read_array(f, allow_pickle=False)
                 for start in range(0, n, chunk):
+                    heap.release()  # the previous chunk's arrays, freed by now, back to the system
                     m = min(chunk, n - start)
                     yield {
                         k: whole[k][start : start + m] if k in whole else self._take(k, f, m)

@@ -56,10 +56,20 @@ class LiftConfig:
 
 
 # --- 2D -> 3D ----------------------------------------------------------------------------------------
+#: frames undistorted at a time: Newton's temporaries stay small (in the cache, and below the mmap
+#: threshold of :mod:`binopose.stream.heap`) instead of each the size of the whole input
+UNDISTORT_FRAMES = 4096
+
+
 def undistort(kp2d: np.ndarray, rig: StereoRig) -> torch.Tensor:
     """(N, 2, 17, 2) camera pixels -> ideal pinhole pixels (float64 tensor)."""
     uv = torch.as_tensor(kp2d, dtype=torch.float64)
-    out = rig.undistort(uv)
+    step = UNDISTORT_FRAMES
+    out = (
+        torch.cat([rig.undistort(uv[i : i + step]) for i in range(0, len(uv), step)])
+        if len(uv) > step
+        else rig.undistort(uv)
+    )
     lost = int((torch.isfinite(uv).all(-1) & ~torch.isfinite(out).all(-1)).sum())
     if lost:
         warn(
