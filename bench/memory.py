@@ -222,6 +222,8 @@ def run_cli(argv: list[str]) -> dict:
         "rc": p.returncode,
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
         "seconds": round(time.perf_counter() - t0, 1),
+        "user_s": round(usage.ru_utime, 1),  # CPU time: the wall clock depends on the machine's load
+        "sys_s": round(usage.ru_stime, 1),  # the kernel's part (page faults of mapped blocks)
         "stdout_tail": tails[0],
         "stderr_tail": tails[1],
     }
@@ -242,7 +244,8 @@ def measure_cli(n: int, runs: list[str]) -> dict:
             res["runs"][name] = r = run_cli(argv)
             r["command"] = r["command"].replace(td, "$TMP")
             print(
-                f"{name:<14} {n:>10,} poses: peak RSS {r['peak_rss_mb']:>7.0f} MB, {r['seconds']:>7.1f} s, rc {r['rc']}",
+                f"{name:<14} {n:>10,} poses: peak RSS {r['peak_rss_mb']:>7.0f} MB, {r['seconds']:>7.1f} s "
+                f"(user {r['user_s']:.0f} s, sys {r['sys_s']:.0f} s), rc {r['rc']}",
                 flush=True,
             )
     return res
@@ -282,6 +285,7 @@ def main() -> int:
             "python": platform.python_version(),
             "cpu_count": os.cpu_count(),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
     }
     if args.what == "cli":
