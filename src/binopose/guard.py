@@ -38,6 +38,7 @@ from torch import Tensor
 from binopose.data.noise import ErrorModel2D, normalized_profile, pose_scale_px
 from binopose.geometry import project, triangulate
 from binopose.offsets import KEEP_PRIOR_FRAMES, body_corrections, remove_body_offset
+from binopose.skeleton import NUM_JOINTS
 
 #: relative size of the random 2D probes (the finite-difference step, in units of the noise's own size)
 PROBE_SCALE = 0.5
@@ -85,6 +86,12 @@ class ResidualSums:
     s1: Tensor
     s2: Tensor
     n: Tensor
+
+    @staticmethod
+    def zero(joints: int = NUM_JOINTS) -> ResidualSums:
+        """No frames yet (its :meth:`var` is 0 for every joint)."""
+        z = torch.zeros(2, joints, 2, dtype=torch.float64)
+        return ResidualSums(z, z, torch.zeros(joints, dtype=torch.float64))
 
     @staticmethod
     def of(r: Tensor, ok: Tensor) -> ResidualSums:

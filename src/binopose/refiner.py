@@ -197,12 +197,15 @@ class Refiner:
         stereo = sum(int(self.looks_stereo(u[sl].double(), P[sl].double(), options).sum()) for sl in rows)
         if stereo * 2 > u.shape[0]:
             return options
-        sums = [
-            ResidualSums.of(*residual_terms(u[sl].double(), P[sl].double(), T[sl], part(conf, sl)))
-            for sl in rows
-        ]
+        sums = sum(
+            (
+                ResidualSums.of(*residual_terms(u[sl].double(), P[sl].double(), T[sl], part(conf, sl)))
+                for sl in rows
+            ),
+            ResidualSums.zero(),
+        )
         model = self.error_models.get(PER_VIEW) or next(iter(self.error_models.values()))
-        level, profile = input_level(sum(sums[1:], sums[0]).var(), model)
+        level, profile = input_level(sums.var(), model)
         if options.level_from == "input-profile":
             return replace(options, start_sigma=level, noise_profile=tuple(profile))
         return replace(options, start_sigma=level)

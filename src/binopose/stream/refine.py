@@ -43,7 +43,6 @@ from binopose.guard import (
     stein_terms,
 )
 from binopose.offsets import KEEP_PRIOR_FRAMES, body_corrections, remove_body_offset
-from binopose.skeleton import NUM_JOINTS
 
 #: a fresh iterator over the rows in order: (uv (n, 2, 17, 2), conf (n, 2, 17) or None, P (n, 2, 3, 4))
 Rows = Callable[[], Iterator[tuple[Tensor, "Tensor | None", Tensor]]]
@@ -207,7 +206,7 @@ class GatedRefinement:
         try:
             n, self.s, noise = self._first_pass(sF, sT)
             if self.opts.gate != "off":
-                var = noise.var() if noise is not None else torch.zeros(NUM_JOINTS, dtype=torch.float64)
+                var = noise.var()
                 noise_rel = float(var.mean().sqrt())
                 self.report = GateReport(0.0, noise_rel, 0.0, n)
                 self.tri_only = not noise_rel > 0
@@ -219,16 +218,15 @@ class GatedRefinement:
             sp.rewind()
         return self
 
-    def _first_pass(self, sF: _Spill, sT: _Spill) -> tuple[int, np.ndarray, ResidualSums | None]:
+    def _first_pass(self, sF: _Spill, sT: _Spill) -> tuple[int, np.ndarray, ResidualSums]:
         """Network output and triangulation spilled; the definitions' part and the residual sums."""
-        defs, n, res = _DefSums(), 0, None
+        defs, n, res = _DefSums(), 0, ResidualSums.zero()
         for u, c, P in _blocks(self.rows, self.size):
             T = triangulate(u.double(), P.double(), _double(c))
             F = self._net(u, c, P)
             if self.keep:
                 defs.add(F, T.numpy())
-            part = ResidualSums.of(*residual_terms(u.double(), P.double(), T, c))
-            res = part if res is None else res + part
+            res = res + ResidualSums.of(*residual_terms(u.double(), P.double(), T, c))
             sF.write(F)
             sT.write(T.numpy())
             n += len(u)
