@@ -4,8 +4,9 @@ residual about its mean").
 
     PYTHONPATH=src .venv/bin/python experiments/centred_gate.py [--json experiments/results/centred_gate.json]
 
-Scores today's default and the candidate ("centred": :func:`centred_noise_var` in place of
-:func:`binopose.guard.independent_noise_var`, everything else the default) on (1) the Pose2Sim capture,
+Scores the default as it was before the rule ("default": the noise as the residual's mean square,
+:func:`mean_square_noise_var`) and the candidate ("centred": :func:`binopose.guard.independent_noise_var`,
+the library's estimate since the rule was met; everything else the default) on (1) the Pose2Sim capture,
 every pair judged by its two held-out cameras (``pose2sim_heldout.score_all``), and (2) the
 ``do_no_harm`` cells for SH S8 (raw, cross-subject, official) and MHAD (raw, official).
 """
@@ -27,9 +28,7 @@ from pose2sim_heldout import make_refiner, score_all
 
 from binopose import guard
 from binopose.data.benchmark import load_benchmark
-from binopose.data.noise import pose_scale_px
 from binopose.evaluate import default_bias, triangulation_method
-from binopose.geometry import project
 from binopose.io_utils import atomic_write_json
 from binopose.refiner import Refiner
 
@@ -43,26 +42,20 @@ CELLS = (
 )
 
 
-def centred_noise_var(
+def mean_square_noise_var(
     u: torch.Tensor, P: torch.Tensor, T: torch.Tensor, conf: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """(J,) as :func:`binopose.guard.independent_noise_var`, from the residual minus its mean over the
-    input's frames (per view, joint and coordinate): the part every frame shares is not noise."""
-    r = (u - project(T, P)) / pose_scale_px(u)[:, :, None, None]
-    ok = torch.isfinite(r).all(-1).all(1)  # (N, J)
-    if conf is not None:
-        ok &= (conf >= guard.MIN_CONF).all(1)
-    w = ok[:, None, :, None].to(r.dtype)
-    r = torch.where(w > 0, r, 0.0)
-    n = ok.sum(0).clamp_min(1).to(r.dtype)  # (J,)
-    mean = (r * w).sum(0) / n[None, :, None]
-    return (((r - mean) * w) ** 2).sum((0, 1, 3)).double() / n
+    """(J,) the gate's noise estimate before the rule: the residual's mean square over the input's
+    frames (per joint, summed over views and coordinates), its shared part counted as noise."""
+    r, ok = guard.residual_terms(u, P, T, conf)
+    return r.pow(2).sum((0, 1, 3)).double() / ok.sum(0).clamp_min(1)
 
 
 @contextlib.contextmanager
-def centred() -> Iterator[None]:
+def uncentred() -> Iterator[None]:
+    """The gate as it was before the rule (the library's gate is the centred candidate since)."""
     original = guard.independent_noise_var
-    guard.independent_noise_var = centred_noise_var
+    guard.independent_noise_var = mean_square_noise_var
     try:
         yield
     finally:
@@ -70,13 +63,13 @@ def centred() -> Iterator[None]:
 
 
 def pose2sim() -> dict:
-    base = make_refiner(None, "raw", "gate-lcb-ones")
+    candidate = make_refiner(None, "raw", "gate-lcb-ones")
 
-    def candidate(uv, rig, conf):
-        with centred():
-            return base(uv, rig, conf)
+    def before(uv, rig, conf):
+        with uncentred():
+            return candidate(uv, rig, conf)
 
-    return score_all(load_capture(DEFAULT_DATA), {"default": base, "centred": candidate})
+    return score_all(load_capture(DEFAULT_DATA), {"default": before, "centred": candidate})
 
 
 def benchmark_cells() -> dict:
@@ -95,7 +88,7 @@ def benchmark_cells() -> dict:
             [triangulation_method(bias=bias)(bench.subset(i).blind(), st) for i, st in folds]
         )
         row = {"triangulate": _metrics(tri, gt)}
-        for label, ctx in (("default", contextlib.nullcontext), ("centred", centred)):
+        for label, ctx in (("default", uncentred), ("centred", contextlib.nullcontext)):
             with ctx():
                 runs = [variants(refiner, bench.subset(i).blind(), st, bias) for i, st in folds]
             row[label] = _metrics(np.concatenate([r[0]["gate-lcb"] for r in runs]), gt)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from binopose.io_utils import atomic_write_json
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 BP = [sys.executable, "-m", "binopose"]
@@ -105,8 +107,6 @@ def main(argv: list[str] | None = None) -> int:
         "verdict": verdict,
     }
     print(json.dumps(result, indent=1))
-    from binopose.io_utils import atomic_write_json
-
     atomic_write_json(args.json, result)
     return 0
 
