@@ -11,6 +11,9 @@ noise profile as ``binopose eval`` sets them): ``v5`` (the network's output as s
 :mod:`binopose.guard`) and ``gate-lcb`` (the gate at the 90 % lower bound of the risk reduction). All
 four come from one network pass per fold (the two gates share their probes). The rule these numbers
 decide was committed before the code (git log: "Pre-registered 2026-12-03 09:14 / 09:16 / 10:33 UTC").
+``torso-lcb``: definitions kept at the torso only (``definitions="keep-torso"``,
+:func:`binopose.offsets.kept_joints`) and the lcb gate, the candidate of the rule of 17:38 UTC
+(``experiments/keep_torso.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from binopose.geometry import triangulate
 from binopose.guard import LCB_Z, gate
 from binopose.io_utils import atomic_write_json
 from binopose.metrics import pose_metrics
-from binopose.offsets import keep_definitions
+from binopose.offsets import keep_definitions, kept_joints
 from binopose.refiner import Refiner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +42,7 @@ FILES = {
     "sh_s8": (DATA / "h36m_sh_train" / "h36m_sh_stereo_train.npz", "S8"),
 }
 PROTOCOLS = ("raw", "cross-subject", "official")
-VARIANTS = ("v5", "keep", "gate", "gate-lcb")
+VARIANTS = ("v5", "keep", "gate", "gate-lcb", "torso-lcb")
 METRICS = ("mpjpe_mm", "mpjpe_rel_mm", "pa_mpjpe_mm")
 
 
@@ -59,16 +62,23 @@ def variants(refiner: Refiner, bench, stats, bias: str) -> tuple[dict[str, np.nd
     u = torch.from_numpy(kp)
     T = triangulate(u, P)
     F = refiner.network_pass(u, P, None, opts)
-    kept = torch.from_numpy(keep_definitions(F.numpy(), T.numpy()))
+    out, reports = {"v5": F.numpy()}, {}
+    for definitions, gates in (
+        ("keep", (("gate", 0.0), ("gate-lcb", LCB_Z))),
+        ("keep-torso", (("torso-lcb", LCB_Z),)),
+    ):
+        joints = kept_joints(definitions)
+        kept = torch.from_numpy(keep_definitions(F.numpy(), T.numpy(), joints=joints))
 
-    def probe(uu: torch.Tensor, T_uu: torch.Tensor) -> torch.Tensor:
-        Fp = refiner.network_pass(uu, P, None, opts)
-        return torch.from_numpy(keep_definitions(Fp.numpy(), T_uu.numpy()))
+        def probe(uu: torch.Tensor, T_uu: torch.Tensor, joints=joints) -> torch.Tensor:
+            Fp = refiner.network_pass(uu, P, None, opts)
+            return torch.from_numpy(keep_definitions(Fp.numpy(), T_uu.numpy(), joints=joints))
 
-    out, reports = {"v5": F.numpy(), "keep": kept.numpy()}, {}
-    for name, z in (("gate", 0.0), ("gate-lcb", LCB_Z)):  # the same seed: the same probes
-        poses, report = gate(probe, u, P, T, kept, z=z)
-        out[name], reports[name] = poses.numpy(), report.__dict__
+        if definitions == "keep":
+            out["keep"] = kept.numpy()
+        for name, z in gates:  # the same seed: the same probes
+            poses, report = gate(probe, u, P, T, kept, z=z)
+            out[name], reports[name] = poses.numpy(), report.__dict__
     return out, reports
 
 
@@ -119,6 +129,7 @@ LABELS = {
     "keep": "definitions kept, no gate",
     "gate": "kept + gate (mean)",
     "gate-lcb": "**default**: kept + gate (lcb)",
+    "torso-lcb": "torso kept + gate (lcb)",
 }
 
 

@@ -54,6 +54,7 @@ VARIANTS = {
     "gate-lcb": dict(definitions="keep", gate="lcb", conf_evidence="raw"),
     "gate-lcb-ones": dict(definitions="keep", gate="lcb", conf_evidence="ones"),
     "gate-ones": dict(definitions="keep", gate="mean", conf_evidence="ones"),
+    "torso-lcb-ones": dict(definitions="keep-torso", gate="lcb", conf_evidence="ones"),
 }
 
 

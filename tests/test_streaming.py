@@ -59,6 +59,7 @@ def _keypoints(n: int = 203, seed: int = 0) -> Keypoints2D:
         (True, {}),  # the default options: definitions kept, gate "lcb" (sums over all frames)
         (True, {"hypotheses": 2, "chunk": 15}),  # blocks whose random draws are not multiples of 16
         (True, {"gate": "mean"}),
+        (True, {"definitions": "keep-torso"}),
         (True, {"gate": "off", "definitions": "model"}),
     ],
 )

@@ -263,26 +263,33 @@ class RunningEvidence:
         while len(q) > self.window:
             q.popleft()
 
-    def keep(self, refined: np.ndarray, triangulated: np.ndarray) -> np.ndarray:
-        """:func:`keep_definitions` of the new frames with the mean correction of the whole window."""
+    def keep(
+        self, refined: np.ndarray, triangulated: np.ndarray, joints: np.ndarray | None = None
+    ) -> np.ndarray:
+        """:func:`keep_definitions` of the new frames with the mean correction of the whole window, at
+        the joints ``joints`` ((17,) bool; None: all)."""
         R, d, ok = body_corrections(refined, triangulated)
         self._push(self._d, d)
         older = list(self._d)[: len(self._d) - len(d)]
         self._older = np.sum(older, 0) if older else np.zeros(d.shape[1:])
         self._older_n = len(older)
-        return self._remove(refined, R, d, ok)
+        return self._remove(refined, R, d, ok, joints)
 
-    def keep_fixed(self, refined: np.ndarray, triangulated: np.ndarray) -> np.ndarray:
+    def keep_fixed(
+        self, refined: np.ndarray, triangulated: np.ndarray, joints: np.ndarray | None = None
+    ) -> np.ndarray:
         """As :meth:`keep` for other values of the same new frames (the gate's probes), without adding
         them to the evidence: the offset is the window's older frames' and these frames' mean."""
-        return self._remove(refined, *body_corrections(refined, triangulated))
+        return self._remove(refined, *body_corrections(refined, triangulated), joints)
 
-    def _remove(self, refined: np.ndarray, R: np.ndarray, d: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    def _remove(
+        self, refined: np.ndarray, R: np.ndarray, d: np.ndarray, ok: np.ndarray, joints: np.ndarray | None
+    ) -> np.ndarray:
         n = self._older_n + len(d)
         if n == 0:
             return np.array(refined, np.float64)
         s = (self._older + d.sum(0)) / (n + KEEP_PRIOR_FRAMES)
-        return remove_body_offset(refined, R, s, ok)
+        return remove_body_offset(refined, R, s, ok, joints)
 
     def gate(
         self,

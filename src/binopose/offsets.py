@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from binopose.skeleton import NUM_JOINTS, ROOT
+from binopose.skeleton import DEFINITION_JOINTS, NUM_JOINTS, ROOT
 
 _RHIP, _LHIP, _THORAX = 2, 3, 8
 
@@ -51,9 +51,30 @@ def apply_body_offsets(pred: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 #: frames of prior weight in :func:`keep_definitions`: a short input keeps less of its own estimate
 KEEP_PRIOR_FRAMES = 10.0
 
+#: the joints whose definitions ``definitions="keep-torso"`` keeps: those that differ between datasets
+#: (:data:`binopose.skeleton.DEFINITION_JOINTS`) and the pelvis
+TORSO_JOINTS: tuple[int, ...] = tuple(sorted((*DEFINITION_JOINTS, ROOT)))
+
+
+def kept_joints(definitions: str) -> np.ndarray | None:
+    """(17,) bool: the joints whose definition the refiner's output keeps under ``definitions``
+    (:data:`binopose.refine_options.DEFINITIONS`): every joint ("keep"), the torso's ("keep-torso": at
+    ankles, knees, wrists and elbows the systematic part of the correction stays), or None ("model":
+    nothing is kept)."""
+    if definitions == "model":
+        return None
+    mask = np.ones(NUM_JOINTS, bool)
+    if definitions == "keep-torso":
+        mask[:] = False
+        mask[list(TORSO_JOINTS)] = True
+    return mask
+
 
 def keep_definitions(
-    refined: np.ndarray, triangulated: np.ndarray, prior_frames: float = KEEP_PRIOR_FRAMES
+    refined: np.ndarray,
+    triangulated: np.ndarray,
+    prior_frames: float = KEEP_PRIOR_FRAMES,
+    joints: np.ndarray | None = None,
 ) -> np.ndarray:
     """Take the systematic, body-fixed part out of a refiner's correction, so that the output keeps the
     detector's joint definitions (where it puts the hips, the head, the pelvis) instead of the
@@ -66,7 +87,8 @@ def keep_definitions(
 
     Args:
         refined, triangulated: (N, 17, 3) mm, the refiner's output and the plain triangulation of the
-            same 2D input. prior_frames: shrinkage of the mean toward zero (0: none).
+            same 2D input. prior_frames: shrinkage of the mean toward zero (0: none). joints: (17,)
+            bool, the joints whose definitions are kept (None: all; :func:`kept_joints`).
     Returns:
         (N, 17, 3) mm; frames where either input has a NaN joint are returned unchanged.
     """
@@ -75,7 +97,7 @@ def keep_definitions(
     if not ok.any():
         return F.copy()
     n = float(ok.sum())
-    return remove_body_offset(F, R, d.mean(0) * n / (n + prior_frames), ok)
+    return remove_body_offset(F, R, d.mean(0) * n / (n + prior_frames), ok, joints)
 
 
 def body_corrections(refined: np.ndarray, triangulated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -93,9 +115,14 @@ def body_corrections(refined: np.ndarray, triangulated: np.ndarray) -> tuple[np.
     return R, np.einsum("nij,nki->nkj", R, F[ok] - T[ok]), ok  # R^T (F - T) per joint
 
 
-def remove_body_offset(refined: np.ndarray, R: np.ndarray, s: np.ndarray, ok: np.ndarray) -> np.ndarray:
+def remove_body_offset(
+    refined: np.ndarray, R: np.ndarray, s: np.ndarray, ok: np.ndarray, joints: np.ndarray | None = None
+) -> np.ndarray:
     """``refined`` (N, 17, 3) with the body-fixed offset ``s`` (17, 3) taken out of the frames ``ok``,
-    turned by their body frames ``R`` (M, 3, 3) (:func:`body_corrections`)."""
+    turned by their body frames ``R`` (M, 3, 3) (:func:`body_corrections`), at the joints ``joints``
+    ((17,) bool; None: all)."""
     out = np.array(refined, np.float64)
+    if joints is not None:
+        s = np.where(np.asarray(joints, bool)[:, None], s, 0.0)
     out[ok] = out[ok] - np.einsum("nij,kj->nki", R, s)
     return out

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from binopose.errors import BinoposeError
 
-#: what refinement does with joint definitions: keep the detector's, or convert to the model's training data's
-DEFINITIONS = ("keep", "model")
+#: what refinement does with joint definitions: keep the detector's, keep them at the torso only (the
+#: joints whose definitions differ between datasets; binopose.offsets.kept_joints), or convert to the
+#: model's training data's
+DEFINITIONS = ("keep", "keep-torso", "model")
 #: how detector confidences reach the network: 1 / 0 at CONF_THRESHOLD, raw, or always 1 (as trained)
 CONF_EVIDENCE = ("binary", "raw", "ones")
 #: where the start level comes from when no statistics set it: the error family's own size, or the

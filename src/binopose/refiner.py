@@ -32,7 +32,7 @@ from binopose.geometry import project, triangulate
 from binopose.geometry.rig import StereoRig
 from binopose.geometry.stereo import camera_baseline
 from binopose.guard import LCB_Z, GateReport, ResidualSums, RunningEvidence, gate, input_level, residual_terms
-from binopose.offsets import keep_definitions
+from binopose.offsets import keep_definitions, kept_joints
 from binopose.refine_options import CONF_THRESHOLD, RefineOptions, split_settings
 from binopose.skeleton import NUM_JOINTS
 
@@ -164,17 +164,18 @@ class Refiner:
         if opts.level_from != "family" and opts.start_sigma is None:
             opts = self.input_options(u, P, T, c, opts)
 
-        keep = opts.definitions == "keep"
+        joints = kept_joints(opts.definitions)
+        keep = joints is not None
         z = LCB_Z if opts.gate == "lcb" else 0.0
 
         def refined(uu: Tensor, T_uu: Tensor) -> Tensor:
             F = self.network_pass(uu, P, c, opts)
             if keep and evidence is not None:
-                return torch.from_numpy(evidence.keep_fixed(F.numpy(), T_uu.numpy()))
-            return torch.from_numpy(keep_definitions(F.numpy(), T_uu.numpy())) if keep else F
+                return torch.from_numpy(evidence.keep_fixed(F.numpy(), T_uu.numpy(), joints))
+            return torch.from_numpy(keep_definitions(F.numpy(), T_uu.numpy(), joints=joints)) if keep else F
 
         if keep and evidence is not None:  # these frames join the evidence; the probes (refined) do not
-            poses = torch.from_numpy(evidence.keep(self.network_pass(u, P, c, opts).numpy(), T.numpy()))
+            poses = torch.from_numpy(evidence.keep(self.network_pass(u, P, c, opts).numpy(), T.numpy(), joints))
         else:
             poses = refined(u, T)
         report = None

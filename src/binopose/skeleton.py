@@ -54,6 +54,10 @@ SYMMETRIC_BONES: tuple[tuple[int, int], ...] = tuple(
 
 RIGHT_HIP, LEFT_HIP = 2, 3
 
+#: joints whose definitions differ between datasets (hips, spine, thorax, head, shoulders, neck/nose):
+#: training varies them (binopose.data.synth); ankles, knees, wrists and elbows are joint centres
+DEFINITION_JOINTS: tuple[int, ...] = (2, 3, 7, 8, 9, 12, 13, 16)
+
 
 def root_from_hips(kp: T) -> T:
     """The pelvis (root) set to the midpoint of the hips, for keypoints (..., 17, D) (numpy or torch).

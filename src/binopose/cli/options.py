@@ -60,7 +60,8 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
         default=RefineOptions.definitions,
         choices=DEFINITIONS,
         help="keep the detector's joint definitions (default), or convert to the model's training "
-        "definitions (Human3.6M-like; for benchmarks whose ground truth uses them)",
+        "definitions (Human3.6M-like; for benchmarks whose ground truth uses them); keep-torso (tried, not "
+        "the default: it lets the network's systematic moves of ankles, knees, wrists and elbows through)",
     )
     g.add_argument(
         "--gate",

@@ -15,7 +15,7 @@ from torch import Tensor
 from binopose.data.noise import pose_scale_px
 from binopose.data.rigs import RigConfig, sample_scene
 from binopose.geometry import project
-from binopose.skeleton import BONES, NUM_JOINTS, PARENTS, ROOT, flip_permutation
+from binopose.skeleton import BONES, DEFINITION_JOINTS, NUM_JOINTS, PARENTS, ROOT, flip_permutation
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ _FLIP = torch.as_tensor(flip_permutation())
 _BONE_GROUP = torch.minimum(_CHILD, _FLIP[_CHILD])
 # bones named by their child joint: hips, spine, thorax, head, shoulders, neck_nose
 _DEFINITION_JOINT = torch.zeros(NUM_JOINTS, dtype=torch.bool)
-_DEFINITION_JOINT[[2, 3, 7, 8, 9, 12, 13, 16]] = True
+_DEFINITION_JOINT[list(DEFINITION_JOINTS)] = True
 _OFFSET_JOINT = _DEFINITION_JOINT.clone()
 _OFFSET_JOINT[[2, 3]] = False  # the hips define the root (skeleton.root_from_hips)
 

@@ -42,7 +42,7 @@ from binopose.guard import (
     shrinkage,
     stein_terms,
 )
-from binopose.offsets import KEEP_PRIOR_FRAMES, body_corrections, remove_body_offset
+from binopose.offsets import KEEP_PRIOR_FRAMES, body_corrections, kept_joints, remove_body_offset
 
 #: a fresh iterator over the rows in order: (uv (n, 2, 17, 2), conf (n, 2, 17) or None, P (n, 2, 3, 4))
 Rows = Callable[[], Iterator[tuple[Tensor, "Tensor | None", Tensor]]]
@@ -146,7 +146,8 @@ class GatedRefinement:
         self.spill_dir = None if spill_dir is None else Path(spill_dir)
         self.opts = options or refiner.options  # type: ignore[attr-defined]
         self.size = int(refiner.chunk)  # type: ignore[attr-defined]
-        self.keep = self.opts.definitions == "keep"
+        self.joints = kept_joints(self.opts.definitions)
+        self.keep = self.joints is not None
         self.report: GateReport | None = None
         self.s = np.zeros((17, 3))  # the definitions' part
         self.alpha: float | None = None  # None: no gate
@@ -160,7 +161,7 @@ class GatedRefinement:
         if not self.keep:
             return torch.from_numpy(F)
         R, _, ok = body_corrections(F, T)
-        return torch.from_numpy(remove_body_offset(F, R, s, ok))
+        return torch.from_numpy(remove_body_offset(F, R, s, ok, self.joints))
 
     def _combined(self, F: np.ndarray, T: Tensor) -> Tensor:
         if self.alpha is not None and self.tri_only:

@@ -1,0 +1,92 @@
+"""Keep the detector's definitions at the torso only (issue 15): the pre-registered rule of 2026-12-03
+17:38 UTC (git log: "Pre-registered ... keep the torso's definitions only").
+
+    PYTHONPATH=src .venv/bin/python experiments/do_no_harm.py          # the six cells, both arms
+    PYTHONPATH=src .venv/bin/python experiments/keep_torso.py [--json experiments/results/keep_torso.json]
+
+The candidate (``definitions="keep-torso"``, :func:`binopose.offsets.kept_joints`) removes the
+systematic body-frame part of the network's correction only at the joints whose definitions differ
+between datasets (and the pelvis); at ankles, knees, wrists and elbows that part stays. The default
+(``"keep"``) removes it everywhere. Both are followed by the lcb gate. This script scores both on the
+Pose2Sim capture (every pair judged by its two held-out cameras, ``pose2sim_heldout.score_all``) and
+reads the six benchmark cells from ``experiments/results/do_no_harm.json`` (``torso-lcb`` against
+``gate-lcb``), then applies the rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from do_no_harm import METRICS
+from pose2sim_data import DEFAULT_DATA, load_capture
+from pose2sim_heldout import make_refiner, score_all
+
+from binopose.io_utils import atomic_write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+KEY = "heldout_reproj_px_offset_removed"
+
+
+def pose2sim() -> dict:
+    arms = {"default": "gate-lcb-ones", "keep-torso": "torso-lcb-ones"}
+    return score_all(load_capture(DEFAULT_DATA), {a: make_refiner(None, "raw", v) for a, v in arms.items()})
+
+
+def verdict(p2s: dict, table: dict) -> dict:
+    """The rule's four conditions; (d) is the test ``test_another_joint_convention_is_kept`` (run
+    separately: pytest)."""
+    arms = ("default", "keep-torso", "triangulation")
+    mean_px = {a: float(np.mean([r[a][KEY] for r in p2s.values()])) for a in arms}
+    mean_mm = {a: float(np.mean([r[a]["vs_heldout_triangulation_mm"] for r in p2s.values()])) for a in arms}
+    worse = {a: [p for p, r in p2s.items() if r[a][KEY] > r["triangulation"][KEY]] for a in arms[:2]}
+    harmed = [
+        f"{c}:{m}" for c, row in table.items() for m in METRICS if row["torso-lcb"][m] > row["triangulate"][m]
+    ]
+    mean6 = {
+        v: float(np.mean([row[v]["mpjpe_mm"] for row in table.values()])) for v in ("gate-lcb", "torso-lcb")
+    }
+    return {
+        "pose2sim_mean_px_offset_removed": {a: round(v, 3) for a, v in mean_px.items()},
+        "pose2sim_mean_heldout_mm": {a: round(v, 2) for a, v in mean_mm.items()},
+        "pose2sim_pairs_worse_than_triangulation": worse,
+        "cells_mean_mpjpe": {k: round(v, 2) for k, v in mean6.items()},
+        "a_harmed_cells": harmed,
+        "a": not harmed and len(table) == 6,
+        "b": mean6["torso-lcb"] <= 39.07 - 1.0,
+        "c": mean_px["keep-torso"] <= 22.54 + 0.05 and len(worse["keep-torso"]) <= 2,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--json", type=Path, default=RESULTS / "keep_torso.json")
+    ap.add_argument("--cells", type=Path, default=RESULTS / "do_no_harm.json")
+    ap.add_argument("--reuse-pose2sim", action="store_true", help="take the Pose2Sim scores from --json")
+    args = ap.parse_args(argv)
+    p2s = json.loads(args.json.read_text())["pose2sim"] if args.reuse_pose2sim else pose2sim()
+    for pair, r in p2s.items():
+        print(pair, {v: round(s[KEY], 2) for v, s in r.items()}, flush=True)
+    table = json.loads(args.cells.read_text())["table"]
+    done = all("torso-lcb" in row for row in table.values())
+    result = {
+        "command": " ".join(sys.argv),
+        "pose2sim": p2s,
+        "verdict": verdict(p2s, table) if done else None,
+    }
+    if not done:
+        print(
+            f"{args.cells} has no torso-lcb column yet: run experiments/do_no_harm.py, then --reuse-pose2sim"
+        )
+    print(json.dumps(result["verdict"], indent=1))
+    atomic_write_json(args.json, result)
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
