@@ -305,9 +305,10 @@ def test_recording_evidence_option_reaches_the_lifter():
     assert _config(args).running_evidence is False
 
 
-def test_one_frame_alone_is_triangulated():
+def test_one_frame_alone_is_triangulated(monkeypatch):
     """The gate's noise is the spread of the residual over the input's frames: one frame has none, so
-    refining a frame alone gives its triangulation (why live judges frames with the recording's evidence)."""
+    refining a frame alone gives its triangulation (why live judges frames with the recording's evidence),
+    and the network does not run for a result the gate would discard."""
     import torch
     from helpers import stereo_views
 
@@ -316,6 +317,15 @@ def test_one_frame_alone_is_triangulated():
 
     _, P, u = stereo_views(1, seed=5)
     noisy = u + 6.0 * torch.randn(u.shape, generator=torch.Generator().manual_seed(0), dtype=u.dtype)
-    res = Refiner.load().refine(noisy, P)
-    assert res.gate is not None and res.gate.alpha == 0.0
+    refiner = Refiner.load()
+    calls = []
+    original = Refiner.network_pass
+    monkeypatch.setattr(
+        Refiner, "network_pass", lambda self, *a, **k: calls.append(1) or original(self, *a, **k)
+    )
+    res = refiner.refine(noisy, P)
+    assert res.gate is not None and res.gate.alpha == 0.0 and res.gate.frames == 1
     torch.testing.assert_close(res.poses, triangulate(noisy, P))
+    assert not calls
+    refiner.refine(torch.cat([noisy, u]), torch.cat([P, P]))  # two frames: a spread, so the network runs
+    assert calls

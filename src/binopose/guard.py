@@ -183,6 +183,12 @@ def probe_count(frames: int) -> int:
     return int(min(8, max(1, -(-256 // max(1, frames)))))
 
 
+def has_spread(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None = None) -> bool:
+    """Whether the input's residual varies about its mean at all; without that (one frame alone, exact
+    2D) :func:`gate` returns triangulation, so the network need not run."""
+    return float(independent_noise_var(u, P, T, conf).mean()) > 0
+
+
 def gate(
     refine: Callable[[Tensor, Tensor], Tensor],
     u: Tensor,

@@ -31,7 +31,16 @@ from binopose.errors import BinoposeError
 from binopose.geometry import project, triangulate
 from binopose.geometry.rig import StereoRig
 from binopose.geometry.stereo import camera_baseline
-from binopose.guard import LCB_Z, GateReport, ResidualSums, RunningEvidence, gate, input_level, residual_terms
+from binopose.guard import (
+    LCB_Z,
+    GateReport,
+    ResidualSums,
+    RunningEvidence,
+    gate,
+    has_spread,
+    input_level,
+    residual_terms,
+)
 from binopose.offsets import keep_definitions, kept_joints
 from binopose.refine_options import CONF_THRESHOLD, RefineOptions, split_settings
 from binopose.skeleton import NUM_JOINTS
@@ -164,6 +173,23 @@ class Refiner:
         if opts.level_from != "family" and opts.start_sigma is None:
             opts = self.input_options(u, P, T, c, opts)
 
+        if opts.gate != "off" and evidence is None and not has_spread(u.double(), P.double(), T, c):
+            poses, report = T.clone(), GateReport(0.0, 0.0, 0.0, len(u))  # the gate's answer, no network
+        else:
+            poses, report = self._kept_and_gated(u, P, T, c, opts, evidence)
+        kp = _chunked(lambda X, PP, _: project(X, PP), poses, P, None, self.chunk)
+        return RefineResult(poses, T, kp, report)
+
+    def _kept_and_gated(
+        self,
+        u: Tensor,
+        P: Tensor,
+        T: Tensor,
+        c: Tensor | None,
+        opts: RefineOptions,
+        evidence: RunningEvidence | None,
+    ) -> tuple[Tensor, GateReport | None]:
+        """The network's poses with the detector's definitions kept, then gated (:meth:`refine`)."""
         joints = kept_joints(opts.definitions)
         keep = joints is not None
         z = LCB_Z if opts.gate == "lcb" else 0.0
@@ -175,15 +201,15 @@ class Refiner:
             return torch.from_numpy(keep_definitions(F.numpy(), T_uu.numpy(), joints=joints)) if keep else F
 
         if keep and evidence is not None:  # these frames join the evidence; the probes (refined) do not
-            poses = torch.from_numpy(evidence.keep(self.network_pass(u, P, c, opts).numpy(), T.numpy(), joints))
+            poses = torch.from_numpy(
+                evidence.keep(self.network_pass(u, P, c, opts).numpy(), T.numpy(), joints)
+            )
         else:
             poses = refined(u, T)
-        report = None
-        if opts.gate != "off":
-            judge = gate if evidence is None else evidence.gate
-            poses, report = judge(refined, u.double(), P.double(), T, poses, c, z=z)
-        kp = _chunked(lambda X, PP, _: project(X, PP), poses, P, None, self.chunk)
-        return RefineResult(poses, T, kp, report)
+        if opts.gate == "off":
+            return poses, None
+        judge = gate if evidence is None else evidence.gate
+        return judge(refined, u.double(), P.double(), T, poses, c, z=z)
 
     def input_options(
         self, u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None, options: RefineOptions
