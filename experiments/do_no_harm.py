@@ -13,7 +13,8 @@ four come from one network pass per fold (the two gates share their probes). The
 decide was committed before the code (git log: "Pre-registered 2026-12-03 09:14 / 09:16 / 10:33 UTC").
 ``torso-lcb``: definitions kept at the torso only (``definitions="keep-torso"``,
 :func:`binopose.offsets.kept_joints`) and the lcb gate, the candidate of the rule of 17:38 UTC
-(``experiments/keep_torso.py``).
+(``experiments/keep_torso.py``). ``joints-lcb``: definitions kept and the lcb gate with a shrinkage per
+joint (``gate="lcb-joints"``), the candidate of the rule of 17:43 UTC (``experiments/joint_gate.py``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ FILES = {
     "sh_s8": (DATA / "h36m_sh_train" / "h36m_sh_stereo_train.npz", "S8"),
 }
 PROTOCOLS = ("raw", "cross-subject", "official")
-VARIANTS = ("v5", "keep", "gate", "gate-lcb", "torso-lcb")
+VARIANTS = ("v5", "keep", "gate", "gate-lcb", "torso-lcb", "joints-lcb")
 METRICS = ("mpjpe_mm", "mpjpe_rel_mm", "pa_mpjpe_mm")
 
 
@@ -64,8 +65,8 @@ def variants(refiner: Refiner, bench, stats, bias: str) -> tuple[dict[str, np.nd
     F = refiner.network_pass(u, P, None, opts)
     out, reports = {"v5": F.numpy()}, {}
     for definitions, gates in (
-        ("keep", (("gate", 0.0), ("gate-lcb", LCB_Z))),
-        ("keep-torso", (("torso-lcb", LCB_Z),)),
+        ("keep", (("gate", 0.0, False), ("gate-lcb", LCB_Z, False), ("joints-lcb", LCB_Z, True))),
+        ("keep-torso", (("torso-lcb", LCB_Z, False),)),
     ):
         joints = kept_joints(definitions)
         kept = torch.from_numpy(keep_definitions(F.numpy(), T.numpy(), joints=joints))
@@ -76,8 +77,8 @@ def variants(refiner: Refiner, bench, stats, bias: str) -> tuple[dict[str, np.nd
 
         if definitions == "keep":
             out["keep"] = kept.numpy()
-        for name, z in gates:  # the same seed: the same probes
-            poses, report = gate(probe, u, P, T, kept, z=z)
+        for name, z, per_joint in gates:  # the same seed: the same probes
+            poses, report = gate(probe, u, P, T, kept, z=z, per_joint=per_joint)
             out[name], reports[name] = poses.numpy(), report.__dict__
     return out, reports
 
@@ -130,6 +131,7 @@ LABELS = {
     "gate": "kept + gate (mean)",
     "gate-lcb": "**default**: kept + gate (lcb)",
     "torso-lcb": "torso kept + gate (lcb)",
+    "joints-lcb": "kept + gate per joint (lcb)",
 }
 
 

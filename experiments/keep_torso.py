@@ -22,9 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from do_no_harm import METRICS
-from pose2sim_data import DEFAULT_DATA, load_capture
-from pose2sim_heldout import make_refiner, score_all
+from candidate import (
+    DEFAULT_POSE2SIM_PX,
+    DEFAULT_POSE2SIM_WORSE_PAIRS,
+    DEFAULT_SIX_CELL_MPJPE,
+    RESULTS,
+    cells_summary,
+    load_inputs,
+    pose2sim_summary,
+)
 
 from binopose.geometry import project, triangulate
 from binopose.io_utils import atomic_write_json
@@ -34,14 +40,6 @@ from binopose.refiner import RefineOptions, Refiner
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the convention test's synthetic views
 from helpers import stereo_views  # noqa: E402
-
-RESULTS = ROOT / "experiments" / "results"
-KEY = "heldout_reproj_px_offset_removed"
-
-
-def pose2sim() -> dict:
-    arms = {"default": "gate-lcb-ones", "keep-torso": "torso-lcb-ones"}
-    return score_all(load_capture(DEFAULT_DATA), {a: make_refiner(None, "raw", v) for a, v in arms.items()})
 
 
 def _systematic(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -76,25 +74,14 @@ def convention() -> dict:
 
 def verdict(p2s: dict, table: dict) -> dict:
     """The rule's conditions (a)-(c); (d) is :func:`convention`."""
-    arms = ("default", "keep-torso", "triangulation")
-    mean_px = {a: float(np.mean([r[a][KEY] for r in p2s.values()])) for a in arms}
-    mean_mm = {a: float(np.mean([r[a]["vs_heldout_triangulation_mm"] for r in p2s.values()])) for a in arms}
-    worse = {a: [p for p, r in p2s.items() if r[a][KEY] > r["triangulation"][KEY]] for a in arms[:2]}
-    harmed = [
-        f"{c}:{m}" for c, row in table.items() for m in METRICS if row["torso-lcb"][m] > row["triangulate"][m]
-    ]
-    mean6 = {
-        v: float(np.mean([row[v]["mpjpe_mm"] for row in table.values()])) for v in ("gate-lcb", "torso-lcb")
-    }
+    p, c = pose2sim_summary(p2s), cells_summary(table, "torso-lcb")
     return {
-        "pose2sim_mean_px_offset_removed": {a: round(v, 3) for a, v in mean_px.items()},
-        "pose2sim_mean_heldout_mm": {a: round(v, 2) for a, v in mean_mm.items()},
-        "pose2sim_pairs_worse_than_triangulation": worse,
-        "cells_mean_mpjpe": {k: round(v, 2) for k, v in mean6.items()},
-        "a_harmed_cells": harmed,
-        "a": not harmed and len(table) == 6,
-        "b": mean6["torso-lcb"] <= 39.07 - 1.0,
-        "c": mean_px["keep-torso"] <= 22.54 + 0.05 and len(worse["keep-torso"]) <= 2,
+        "pose2sim": p,
+        "cells": c,
+        "a": not c["harmed"] and c["cells"] == 6,
+        "b": c["mean_mpjpe"]["torso-lcb"] <= DEFAULT_SIX_CELL_MPJPE - 1.0,
+        "c": p["mean_px_offset_removed"]["keep-torso"] <= DEFAULT_POSE2SIM_PX + 0.05
+        and len(p["worse_than_triangulation"]["keep-torso"]) <= DEFAULT_POSE2SIM_WORSE_PAIRS,
     }
 
 
@@ -104,20 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cells", type=Path, default=RESULTS / "do_no_harm.json")
     ap.add_argument("--reuse-pose2sim", action="store_true", help="take the Pose2Sim scores from --json")
     args = ap.parse_args(argv)
-    p2s = json.loads(args.json.read_text())["pose2sim"] if args.reuse_pose2sim else pose2sim()
-    for pair, r in p2s.items():
-        print(pair, {v: round(s[KEY], 2) for v, s in r.items()}, flush=True)
-    table = json.loads(args.cells.read_text())["table"]
-    done = all("torso-lcb" in row for row in table.values())
+    arms = {"default": "gate-lcb-ones", "keep-torso": "torso-lcb-ones"}
+    p2s, table = load_inputs(args.json, args.cells, "torso-lcb", arms, args.reuse_pose2sim)
     result = {
         "command": " ".join(sys.argv),
         "pose2sim": p2s,
-        "verdict": verdict(p2s, table) if done else None,
+        "verdict": None if table is None else verdict(p2s, table),
     }
-    if not done:
-        print(
-            f"{args.cells} has no torso-lcb column yet: run experiments/do_no_harm.py, then --reuse-pose2sim"
-        )
     result["convention"] = conv = convention()
     print(json.dumps(conv))
     if result["verdict"] is not None:

@@ -55,6 +55,7 @@ VARIANTS = {
     "gate-lcb-ones": dict(definitions="keep", gate="lcb", conf_evidence="ones"),
     "gate-ones": dict(definitions="keep", gate="mean", conf_evidence="ones"),
     "torso-lcb-ones": dict(definitions="keep-torso", gate="lcb", conf_evidence="ones"),
+    "joints-lcb-ones": dict(definitions="keep", gate="lcb-joints", conf_evidence="ones"),
 }
 
 

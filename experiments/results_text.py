@@ -108,12 +108,35 @@ stays; the lcb gate follows unchanged. Judged by a rule written before the code 
 - (c) Pose2Sim held-out judge: met; mean 22.47 px offset removed (default 22.54, triangulation 22.63),
   88.74 mm against the held-out cameras' triangulation (88.79, 89.08), 1 pair worse than triangulation
   (cam01-cam04, +0.10 px; the default: 2).
-- (d) the joint-convention test's input (wider hips, a lower pelvis, a higher head; synthetic, 4 px):
-  **failed**. There the network moves the ankles and wrists by up to 39 mm in every frame (32 mm after
+- (d) the joint-convention test's input (wider hips, a lower pelvis, a higher head; synthetic poses
+  with random limb angles around a template, 4 px): **failed**. There the network moves the ankles and wrists by up to 39 mm in every frame (32 mm after
   the lcb gate), which "keep" removes and "keep-torso" lets through: MPJPE 53.2 against "keep"'s 51.8
   (triangulation 80.3). So the limbs' systematic correction is not only a detector's bias: the network
   also moves the limbs when the torso follows another convention.
 - Not adopted; the option stays (its help says why it is not the default).
+
+### A shrinkage per joint in the gate (tried, not adopted)
+
+The column "kept + gate per joint (lcb)". Stein's risk estimate is a sum over output joints, so the gate
+can take one shrinkage per joint (`--gate lcb-joints`: alpha_j from joint j's own sums, each at its 90 %
+lower bound) instead of one for the recording. Judged by a rule written before the code (git log:
+"Pre-registered 2026-12-03 17:43 UTC ... a shrinkage per joint"; `experiments/do_no_harm.py`, then
+`PYTHONPATH=src .venv/bin/python experiments/joint_gate.py` -> `experiments/results/joint_gate.json`):
+- (a) no harmed cell: met.
+- (b) six-cell mean at least 0.2 mm below the default's 39.07: **failed**, 39.13. MHAD is unchanged
+  (every joint's alpha is 0); on SH S8 the per-joint gate keeps 0.35-1.0 of each joint's correction
+  where the single gate keeps all of it, and the poses get worse (raw 49.86 against 49.71).
+- (c) Pose2Sim: **failed**, 22.60 px against the default's 22.54, and 4 pairs worse than triangulation
+  (the default: 2); 88.74 mm against 88.79.
+- (d) `tests/test_do_no_harm.py` with it as the default: met (18 passed).
+- What it shows: the risk estimate credits only the part of the correction that acts on the noise it
+  can see, the views' independent noise. The noise both views share leaves no residual, so removing it
+  earns no credit, and per joint (with 17 lower bounds instead of one) the estimate is more cautious
+  than the truth. The single gate at alpha 1 on SH S8 is right; its per-joint parts under-credit it.
+- Not adopted; `lcb-joints` stays an option. Its implementation made the chunked gate keep sums instead
+  of per-frame terms (`guard.SteinSums`): with one probe round, which every input over 256 frames has,
+  the gate now holds nothing per frame (before: 16 bytes a frame). The default's poses are unchanged
+  (the six cells' alphas agree to the last bit but one).
 
 ### Any noise level, and a start level from the input (tried, not adopted)
 

@@ -15,7 +15,16 @@ from helpers import stereo_views
 
 from binopose.data.benchmark import StereoBenchmark
 from binopose.geometry import project, triangulate
-from binopose.guard import MIN_FRAMES, RunningEvidence, independent_noise_var, residual_terms, sure_shrinkage
+from binopose.guard import (
+    LCB_Z,
+    MIN_FRAMES,
+    RunningEvidence,
+    SteinSums,
+    independent_noise_var,
+    residual_terms,
+    stein_terms,
+    sure_shrinkage,
+)
 from binopose.metrics import pose_metrics
 from binopose.offsets import (
     TORSO_JOINTS,
@@ -149,6 +158,50 @@ def test_sure_shrinkage_recovers_the_best_blend():
         assert abs(alpha - min(max(best, 0), 1)) < 0.05, (c, extra, alpha, best)
 
 
+def test_a_shrinkage_per_joint_keeps_the_good_joints_and_drops_the_bad():
+    """The same toy with the correction exact at joints 0-7 and pure added error at 8-16: one shrinkage
+    for all joints keeps some of the bad and drops some of the good; per joint ("lcb-joints") each half
+    gets its own (about 1 and 0), and a lower risk."""
+    gen = torch.Generator().manual_seed(1)
+    n = torch.randn(3000, 17, 3, generator=gen, dtype=torch.float64)
+    delta = -n.clone()
+    delta[:, 8:] = torch.randn(n[:, 8:].shape, generator=gen, dtype=torch.float64)
+    z = torch.randn(n.shape, generator=gen, dtype=torch.float64) * 0.5
+    dz = -z.clone()
+    dz[:, 8:] = 0.0
+    Q_n, D_n = stein_terms(delta, dz, z, 0.5)
+    sums = SteinSums.of(Q_n, D_n, 3000 * 17)
+    one, risk_one = sums.shrinkage(LCB_Z)
+    per, risk_per = sums.shrinkage(LCB_Z, per_joint=True)
+    assert 0.2 < one < 0.8
+    assert (per[:8] > 0.9).all() and (per[8:] < 0.1).all()
+    assert risk_per < risk_one < 0
+    true_risk = lambda a: float(((n + a * delta) ** 2).sum() - (n**2).sum())  # noqa: E731
+    assert true_risk(per[None, :, None]) < true_risk(one)
+
+
+def test_stein_sums_of_parts_equal_the_whole():
+    """Blocks of a long input add up (the chunked gate keeps no per-frame terms), and one shrinkage for
+    all joints is the lower bound of the frames' summed trace terms (their spread over frames)."""
+    gen = torch.Generator().manual_seed(2)
+    Q_n = torch.rand(500, 17, generator=gen, dtype=torch.float64)
+    D_n = torch.randn(500, 17, generator=gen, dtype=torch.float64) * 0.3 - 0.2
+    whole = SteinSums.of(Q_n, D_n, 500 * 17)
+    parts = (
+        SteinSums.zero()
+        + SteinSums.of(Q_n[:123], D_n[:123], 123 * 17)
+        + SteinSums.of(Q_n[123:], D_n[123:], 377 * 17)
+    )
+    for per_joint in (False, True):
+        a, r = whole.shrinkage(LCB_Z, per_joint)
+        b, s = parts.shrinkage(LCB_Z, per_joint)
+        torch.testing.assert_close(torch.as_tensor(a), torch.as_tensor(b), rtol=0, atol=1e-12)
+        assert r == pytest.approx(s, rel=1e-9)
+    D = D_n.sum(1)
+    expect = -(float(D.sum()) + LCB_Z * float(D.std()) * 500**0.5) / float(Q_n.sum())
+    assert whole.shrinkage(LCB_Z)[0] == pytest.approx(min(max(expect, 0.0), 1.0), rel=1e-9)
+
+
 def test_blind_drops_labels_and_file_statistics():
     n = 3
     bench = StereoBenchmark(
@@ -179,12 +232,14 @@ def test_coverage_counts_given_up_joints():
     assert m["coverage"] == pytest.approx(1 - 5 / 170)
 
 
-@pytest.mark.parametrize("definitions", ["keep", "keep-torso"])
-def test_running_evidence_in_one_call_equals_the_offline_refinement(shipped, definitions):
+@pytest.mark.parametrize(
+    "definitions, gate", [("keep", "lcb"), ("keep-torso", "lcb"), ("keep", "lcb-joints")]
+)
+def test_running_evidence_in_one_call_equals_the_offline_refinement(shipped, definitions, gate):
     """A live session's evidence object fed a whole recording at once judges it exactly as refine() does."""
     X, P, u = stereo_views(60, seed=5)
     u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(1), dtype=u.dtype) * 3.0
-    opts = RefineOptions(definitions=definitions)
+    opts = RefineOptions(definitions=definitions, gate=gate)
     offline = shipped.refine(u, P, options=opts)
     running = shipped.refine(u, P, options=opts, evidence=RunningEvidence())
     torch.testing.assert_close(running.poses, offline.poses, rtol=0, atol=1e-9)

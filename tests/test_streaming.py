@@ -60,6 +60,7 @@ def _keypoints(n: int = 203, seed: int = 0) -> Keypoints2D:
         (True, {"hypotheses": 2, "chunk": 15}),  # blocks whose random draws are not multiples of 16
         (True, {"gate": "mean"}),
         (True, {"definitions": "keep-torso"}),
+        (True, {"gate": "lcb-joints"}),
         (True, {"gate": "off", "definitions": "model"}),
     ],
 )
@@ -100,7 +101,9 @@ def test_chunked_lift_equals_whole_lift_row_for_row(tmp_path, refine, settings):
             assert a.read_bytes() == b.read_bytes(), ext
 
 
-@pytest.mark.parametrize("total, takes", [(68 * 7, [68, 136, 272]), (68 * 5, [1, 15, 17, 300, 7]), (16, [16])])
+@pytest.mark.parametrize(
+    "total, takes", [(68 * 7, [68, 136, 272]), (68 * 5, [1, 15, 17, 300, 7]), (16, [16])]
+)
 def test_normals_in_pieces_are_the_one_draw(total, takes):
     """The gate's probes drawn a block at a time are the numbers of one torch.randn over all frames."""
     whole = torch.randn(total, generator=torch.Generator().manual_seed(3), dtype=torch.float64)

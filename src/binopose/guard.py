@@ -55,10 +55,30 @@ MIN_FRAMES = 10
 class GateReport:
     """What the gate found for one input: the shrinkage, and the evidence it rests on."""
 
-    alpha: float  # 0: triangulation, 1: the (definition-keeping) refiner
+    alpha: float  # 0: triangulation, 1: the (definition-keeping) refiner (per joint: their mean)
     noise_rel: float  # estimated independent 2D noise, rms per coordinate, fraction of the person's size
     risk_change_mm2: float  # estimated change of the mean squared joint error against triangulation
     frames: int
+    joint_alpha: tuple[float, ...] | None = None  # gate "lcb-joints": each joint's own shrinkage
+
+
+def gate_settings(gate: str) -> tuple[float, bool]:
+    """(z, per joint) of a gate name (:data:`binopose.refine_options.GATES`, not "off"): standard errors
+    of caution, and whether each joint gets its own shrinkage."""
+    return (LCB_Z if gate in ("lcb", "lcb-joints") else 0.0), gate == "lcb-joints"
+
+
+def blend(T: Tensor, kept: Tensor, alpha: float | Tensor) -> Tensor:
+    """``T + alpha * (kept - T)`` for (N, J, 3) poses; ``alpha`` a number or (J,) per joint."""
+    a = alpha[:, None].to(T) if isinstance(alpha, Tensor) else alpha
+    return T + a * (kept - T)
+
+
+def report(alpha: float | Tensor, noise_rel: float, risk: float, frames: int) -> GateReport:
+    """The :class:`GateReport` of a shrinkage (a number, or (J,) per joint)."""
+    if isinstance(alpha, Tensor):
+        return GateReport(float(alpha.mean()), noise_rel, risk, frames, tuple(alpha.tolist()))
+    return GateReport(alpha, noise_rel, risk, frames)
 
 
 def independent_noise_var(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None = None) -> Tensor:
@@ -137,34 +157,84 @@ def residual_terms(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None = None) 
 
 
 def stein_terms(delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float) -> tuple[Tensor, Tensor]:
-    """Each frame's two terms of Stein's risk estimate: (N,) ``sum ||Delta_n||^2`` and (N,) the trace
-    term ``D_n`` (mean over the probe rounds), from the correction ``delta`` (N, J, 3) and the probes'
-    ``d_delta``, ``d_tri`` (P * N, J, 3; :func:`sure_shrinkage`). Joints that are not finite count 0."""
-    N = delta.shape[0]
+    """Each frame's two terms of Stein's risk estimate per joint: (N, J) ``||Delta_nj||^2`` and (N, J)
+    the trace term ``D_nj`` (mean over the probe rounds), from the correction ``delta`` (N, J, 3) and the
+    probes' ``d_delta``, ``d_tri`` (P * N, J, 3; :func:`sure_shrinkage`). Joints that are not finite
+    count 0."""
+    N, J = delta.shape[:2]
     ok = torch.isfinite(delta).all(-1)
     okp = torch.isfinite(d_delta).all(-1) & torch.isfinite(d_tri).all(-1)
     rounds = max(1, d_delta.shape[0] // max(1, N))
-    per = torch.where(okp[..., None], d_delta * d_tri, 0.0).sum((-1, -2)) / probe_scale**2
-    Q_n = torch.where(ok[..., None], delta, 0.0).pow(2).sum((-1, -2))
-    return Q_n, per.view(rounds, -1).mean(0)
+    per = torch.where(okp[..., None], d_delta * d_tri, 0.0).sum(-1) / probe_scale**2
+    Q_n = torch.where(ok[..., None], delta, 0.0).pow(2).sum(-1)
+    return Q_n, per.view(rounds, N, J).mean(0)
 
 
-def shrinkage(Q_n: Tensor, D_n: Tensor, joints: int, z: float = 0.0) -> tuple[float, float]:
-    """alpha in [0, 1] minimising ``alpha^2 Q + 2 alpha D`` over the frames' terms (:func:`stein_terms`),
-    with ``D`` taken ``z`` standard errors toward caution; and that minimum per joint (mm^2) over the
-    ``joints`` finite joints."""
-    N = len(D_n)
-    Q = float(Q_n.sum())
-    D = float(D_n.sum()) + z * float(D_n.std() * N**0.5 if N > 1 else 0.0)
-    if Q <= 0:
-        return 0.0, 0.0
-    alpha = float(np.clip(-D / Q, 0.0, 1.0))
-    return alpha, (alpha**2 * Q + 2 * alpha * float(D_n.sum())) / max(1, joints)
+@dataclass(frozen=True)
+class SteinSums:
+    """What the shrinkage needs of the frames' Stein terms (:func:`stein_terms`), as sums over frames:
+    per joint the squared correction ``Q``, the trace term ``D`` and its square ``D2``; the square of
+    each frame's total trace term ``Dt2``; the frames and the finite joints. Sums of parts (blocks of a
+    long input) add up to the sums of the whole, so no per-frame term need be kept."""
+
+    Q: Tensor
+    D: Tensor
+    D2: Tensor
+    Dt2: float
+    frames: int
+    joints: int
+
+    @staticmethod
+    def zero(joints: int = NUM_JOINTS) -> SteinSums:
+        """No frames yet."""
+        z = torch.zeros(joints, dtype=torch.float64)
+        return SteinSums(z, z, z, 0.0, 0, 0)
+
+    @staticmethod
+    def of(Q_n: Tensor, D_n: Tensor, joints: int) -> SteinSums:
+        """From (N, J) terms (``D_n`` averaged over the probe rounds) and the finite joints among them."""
+        Q_n, D_n = Q_n.double(), D_n.double()
+        return SteinSums(
+            Q_n.sum(0), D_n.sum(0), D_n.pow(2).sum(0), float(D_n.sum(1).pow(2).sum()), len(D_n), joints
+        )
+
+    def __add__(self, o: SteinSums) -> SteinSums:
+        return SteinSums(
+            self.Q + o.Q,
+            self.D + o.D,
+            self.D2 + o.D2,
+            self.Dt2 + o.Dt2,
+            self.frames + o.frames,
+            self.joints + o.joints,
+        )
+
+    def shrinkage(self, z: float = 0.0, per_joint: bool = False) -> tuple[float | Tensor, float]:
+        """alpha in [0, 1] minimising ``alpha^2 Q + 2 alpha D``, with ``D`` taken ``z`` standard errors
+        (frames as independent samples) toward caution: one number, or (J,) with each joint's own sums
+        (``per_joint``); and the estimated risk change per joint (mm^2) over the finite joints."""
+        N = self.frames
+
+        def spread(square: Tensor | float, total: Tensor | float) -> Tensor | float:
+            if N <= 1:
+                return 0.0 * total
+            var = (square - total * total / N) / (N - 1)
+            return (var.clamp_min(0) if isinstance(var, Tensor) else max(var, 0.0)) ** 0.5 * N**0.5
+
+        if per_joint:
+            D = self.D + z * spread(self.D2, self.D)
+            alpha = torch.where(self.Q > 0, (-D / self.Q.clamp_min(1e-300)).clamp(0.0, 1.0), 0.0)
+            risk = float((alpha**2 * self.Q + 2 * alpha * self.D).sum())
+            return alpha, risk / max(1, self.joints)
+        Q, D_sum = float(self.Q.sum()), float(self.D.sum())
+        if Q <= 0:
+            return 0.0, 0.0
+        alpha = float(np.clip(-(D_sum + z * spread(self.Dt2, D_sum)) / Q, 0.0, 1.0))
+        return alpha, (alpha**2 * Q + 2 * alpha * D_sum) / max(1, self.joints)
 
 
 def sure_shrinkage(
     delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float, z: float = 0.0
-) -> tuple[float, float]:
+) -> tuple[float | Tensor, float]:
     """The shrinkage alpha in [0, 1] minimising Stein's risk estimate, and that minimum (mm^2 per joint).
 
     Args:
@@ -175,7 +245,7 @@ def sure_shrinkage(
             below the estimate (frames as independent samples; 0: the estimate itself).
     """
     Q_n, D_n = stein_terms(delta, d_delta, d_tri, probe_scale)
-    return shrinkage(Q_n, D_n, int(torch.isfinite(delta).all(-1).sum()), z)
+    return SteinSums.of(Q_n, D_n, int(torch.isfinite(delta).all(-1).sum())).shrinkage(z)
 
 
 def probe_count(frames: int) -> int:
@@ -198,6 +268,7 @@ def gate(
     conf: Tensor | None = None,
     seed: int = 0,
     z: float = 0.0,
+    per_joint: bool = False,
 ) -> tuple[Tensor, GateReport]:
     """Shrink a refiner's (definition-keeping) output toward triangulation (module docstring).
 
@@ -208,6 +279,7 @@ def gate(
         u: (N, 2, J, 2) px. P: (N, 2, 3, 4). T: (N, J, 3) the triangulation of ``u`` (with ``conf``).
         kept: (N, J, 3) ``refine(u)``. conf: optional (N, 2, J) confidences.
         z: standard errors of caution (:func:`sure_shrinkage`; :data:`LCB_Z` for a 90 % bound).
+        per_joint: one shrinkage per joint (the risk estimate is a sum over joints), not one for all.
     Returns:
         (N, J, 3) ``T + alpha * (kept - T)``, and the report.
     """
@@ -216,9 +288,9 @@ def gate(
     if noise_rel <= 0 or len(u) == 0:
         return T.clone(), GateReport(0.0, noise_rel, 0.0, len(u))
     Q_n, D_n = probe_terms(refine, u, P, T, kept, conf, var, probe_count(len(u)), seed)
-    delta = kept - T
-    alpha, risk = shrinkage(Q_n, D_n, int(torch.isfinite(delta).all(-1).sum()), z)
-    return T + alpha * delta, GateReport(alpha, noise_rel, risk, len(u))
+    finite = int(torch.isfinite(kept - T).all(-1).sum())
+    alpha, risk = SteinSums.of(Q_n, D_n, finite).shrinkage(z, per_joint)
+    return blend(T, kept, alpha), report(alpha, noise_rel, risk, len(u))
 
 
 def probe_terms(
@@ -259,7 +331,7 @@ class RunningEvidence:
     seed: int = 0
     _d: deque = field(default_factory=deque, repr=False)  # (17, 3) body-frame corrections
     _res: deque = field(default_factory=deque, repr=False)  # ((2, J, 2) residuals, (J,) counted)
-    _terms: deque = field(default_factory=deque, repr=False)  # (Q_n, D_n, finite joints)
+    _terms: deque = field(default_factory=deque, repr=False)  # ((J,) Q_n, (J,) D_n, finite joints)
     _older: np.ndarray | float = field(default=0.0, repr=False)  # summed corrections before this call
     _older_n: int = field(default=0, repr=False)
     _calls: int = 0
@@ -306,6 +378,7 @@ class RunningEvidence:
         kept: Tensor,
         conf: Tensor | None = None,
         z: float = 0.0,
+        per_joint: bool = False,
     ) -> tuple[Tensor, GateReport]:
         """:func:`gate` of the new frames, with the noise level and the shrinkage from the window."""
         r, ok = residual_terms(u, P, T, conf)
@@ -320,8 +393,10 @@ class RunningEvidence:
         Q_n, D_n = probe_terms(refine, u, P, T, kept, conf, var, rounds, self.seed + self._calls)
         self._calls += 1
         joints = torch.isfinite(kept - T).all(-1).sum(-1)
-        self._push(self._terms, zip(Q_n.tolist(), D_n.tolist(), joints.tolist()))
+        self._push(self._terms, zip(Q_n, D_n, joints.tolist()))
         n = len(self._terms)
-        Q, D, J = (torch.tensor(c, dtype=torch.float64) for c in zip(*self._terms))
-        alpha, risk = shrinkage(Q, D, int(J.sum()), z) if n >= self.min_frames else (0.0, 0.0)
-        return T + alpha * (kept - T), GateReport(alpha, noise_rel, risk, n)
+        if n < self.min_frames:
+            return T.clone(), GateReport(0.0, noise_rel, 0.0, n)
+        Q, D, J = zip(*self._terms)
+        alpha, risk = SteinSums.of(torch.stack(Q), torch.stack(D), sum(J)).shrinkage(z, per_joint)
+        return blend(T, kept, alpha), report(alpha, noise_rel, risk, n)

@@ -17,8 +17,9 @@ CONF_EVIDENCE = ("binary", "raw", "ones")
 #: where the start level comes from when no statistics set it: the error family's own size, or the
 #: input's triangulation residual (level; "input-profile": the per-joint profile as well)
 LEVEL_FROM = ("family", "input", "input-profile")
-#: the do-no-harm gate (binopose.guard): off, the risk estimate, or its 90 % lower confidence bound
-GATES = ("off", "mean", "lcb")
+#: the do-no-harm gate (binopose.guard): off, the risk estimate, its 90 % lower confidence bound, or
+#: that bound with a shrinkage per joint
+GATES = ("off", "mean", "lcb", "lcb-joints")
 CONF_THRESHOLD = 0.5
 #: the most hypotheses per pose: each chunk of poses is held that many times over
 MAX_HYPOTHESES = 32

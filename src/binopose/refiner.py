@@ -32,11 +32,11 @@ from binopose.geometry import project, triangulate
 from binopose.geometry.rig import StereoRig
 from binopose.geometry.stereo import camera_baseline
 from binopose.guard import (
-    LCB_Z,
     GateReport,
     ResidualSums,
     RunningEvidence,
     gate,
+    gate_settings,
     has_spread,
     input_level,
     residual_terms,
@@ -192,7 +192,6 @@ class Refiner:
         """The network's poses with the detector's definitions kept, then gated (:meth:`refine`)."""
         joints = kept_joints(opts.definitions)
         keep = joints is not None
-        z = LCB_Z if opts.gate == "lcb" else 0.0
 
         def refined(uu: Tensor, T_uu: Tensor) -> Tensor:
             F = self.network_pass(uu, P, c, opts)
@@ -209,7 +208,8 @@ class Refiner:
         if opts.gate == "off":
             return poses, None
         judge = gate if evidence is None else evidence.gate
-        return judge(refined, u.double(), P.double(), T, poses, c, z=z)
+        z, per_joint = gate_settings(opts.gate)
+        return judge(refined, u.double(), P.double(), T, poses, c, z=z, per_joint=per_joint)
 
     def input_options(
         self, u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None, options: RefineOptions

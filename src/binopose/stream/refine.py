@@ -11,9 +11,10 @@ makes):
    residual variance; F and T are written to a temporary spill file;
 2. per probe round and block: the probes (the same random numbers as one call draws: :class:`Normals`),
    the probed network output F_p and the sums of its definitions' mean; F_p spilled;
-3. per probe round and block: each frame's Stein terms (:func:`binopose.guard.stein_terms`), kept
-   per frame (8 bytes a frame and round, and 8 for the squared correction), from which the shrinkage
-   alpha comes as :func:`binopose.guard.shrinkage` computes it;
+3. per probe round and block: each frame's Stein terms (:func:`binopose.guard.stein_terms`), added into
+   :class:`binopose.guard.SteinSums` (with one probe round, which every input over 256 frames has, no
+   per-frame term is kept; with more, each frame's terms are kept to average its rounds), from which
+   the shrinkage alpha comes (one number, or one per joint for the gate "lcb-joints");
 4. per block: ``T + alpha * (kept - T)`` from the spill.
 
 Sums over blocks add in another order than sums over the whole input: the poses agree with one call's to
@@ -33,13 +34,15 @@ from torch import Tensor
 from binopose.data.noise import pose_scale_px
 from binopose.geometry import triangulate
 from binopose.guard import (
-    LCB_Z,
     PROBE_SCALE,
     GateReport,
     ResidualSums,
+    SteinSums,
+    blend,
+    gate_settings,
     probe_count,
+    report,
     residual_terms,
-    shrinkage,
     stein_terms,
 )
 from binopose.offsets import KEEP_PRIOR_FRAMES, body_corrections, kept_joints, remove_body_offset
@@ -150,7 +153,7 @@ class GatedRefinement:
         self.keep = self.joints is not None
         self.report: GateReport | None = None
         self.s = np.zeros((17, 3))  # the definitions' part
-        self.alpha: float | None = None  # None: no gate
+        self.alpha: float | Tensor | None = None  # None: no gate; (J,) with a shrinkage per joint
         self.tri_only = False  # the gate found no evidence: the triangulation itself
         self.spills: list[_Spill] = []
 
@@ -167,7 +170,7 @@ class GatedRefinement:
         if self.alpha is not None and self.tri_only:
             return T
         kept = self._kept(F, T.numpy(), self.s)
-        return kept if self.alpha is None else T + self.alpha * (kept - T)
+        return kept if self.alpha is None else blend(T, kept, self.alpha)
 
     def apply(self, u: Tensor, c: Tensor | None, P: Tensor) -> Tensor:
         """The refined poses (float64) of a block of the rows, after :meth:`fit`."""
@@ -245,7 +248,7 @@ class GatedRefinement:
                 step = normals.take(ud.numel()).view(ud.shape) * sd * PROBE_SCALE
                 yield r, c, P.double(), ud + step
 
-    def _alpha(self, n: int, var: Tensor, sF: _Spill, sT: _Spill) -> float:
+    def _alpha(self, n: int, var: Tensor, sF: _Spill, sT: _Spill) -> float | Tensor:
         rounds = probe_count(n)
         sP = _Spill(self.spill_dir)
         try:
@@ -255,21 +258,22 @@ class GatedRefinement:
                 if self.keep:
                     parts[r].add(F_p, triangulate(up, P, c).numpy())
                 sP.write(F_p)
-            D_n, Q_n, joints = self._terms(n, [p.part() for p in parts], var, (sF, sT, sP))
+            sums = self._terms(n, [p.part() for p in parts], var, (sF, sT, sP))
         finally:
             sP.close()
-        z = LCB_Z if self.opts.gate == "lcb" else 0.0
-        alpha, risk = shrinkage(torch.cat(Q_n), torch.cat(D_n).view(rounds, -1).mean(0), joints, z)
-        self.report = GateReport(alpha, self.report.noise_rel, risk, n)  # type: ignore[union-attr]
+        alpha, risk = sums.shrinkage(*gate_settings(self.opts.gate))
+        self.report = report(alpha, self.report.noise_rel, risk, n)  # type: ignore[union-attr]
         return alpha
 
     def _terms(
         self, n: int, s_p: list[np.ndarray], var: Tensor, spills: tuple[_Spill, _Spill, _Spill]
-    ) -> tuple[list[Tensor], list[Tensor], int]:
-        """Each frame's Stein trace term per round, its squared correction and the finite joints
-        (:func:`binopose.guard.stein_terms`)."""
+    ) -> SteinSums:
+        """The frames' Stein terms (:func:`binopose.guard.stein_terms`), summed: as they come with one
+        probe round; with more, each frame's rounds are averaged first (fewer than 256 frames)."""
         sF, sT, sP = spills
         sP.rewind()
+        rounds = probe_count(n)
+        sums = SteinSums.zero()
         D_n, Q_n, joints, at = [], [], 0, -1
         for r, c, P, up in self._probes(n, var):
             if r != at:  # a new round reads the unprobed rows again
@@ -282,8 +286,14 @@ class GatedRefinement:
             kept_p = self._kept(sP.read(m), T_p.numpy(), s_p[r])
             d_tri, delta = T_p - T, kept - T
             q, d = stein_terms(delta, (kept_p - kept) - d_tri, d_tri, PROBE_SCALE)
+            finite = int(torch.isfinite(delta).all(-1).sum()) if r == 0 else 0
+            if rounds == 1:
+                sums = sums + SteinSums.of(q, d, finite)
+                continue
             D_n.append(d)
             if r == 0:
                 Q_n.append(q)
-                joints += int(torch.isfinite(delta).all(-1).sum())
-        return D_n, Q_n, joints
+                joints += finite
+        if rounds == 1:
+            return sums
+        return SteinSums.of(torch.cat(Q_n), torch.cat(D_n).view(rounds, n, -1).mean(0), joints)

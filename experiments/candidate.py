@@ -1,0 +1,77 @@
+"""What every pre-registered refiner candidate of issue 15 is judged on, against the default (used by
+``keep_torso.py`` and ``joint_gate.py``): the Pose2Sim capture with each pair judged by its two held-out
+cameras (``pose2sim_heldout.score_all``), and a column of the six ``do_no_harm`` cells."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from do_no_harm import METRICS
+from pose2sim_data import DEFAULT_DATA, load_capture
+from pose2sim_heldout import make_refiner, score_all
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+KEY = "heldout_reproj_px_offset_removed"
+#: the default's numbers that the rules of 17:38 and 17:43 UTC name
+DEFAULT_SIX_CELL_MPJPE = 39.07
+DEFAULT_POSE2SIM_PX = 22.54
+DEFAULT_POSE2SIM_WORSE_PAIRS = 2
+
+
+def pose2sim(arms: dict[str, str]) -> dict:
+    """Per pair, per arm (name -> ``pose2sim_heldout.VARIANTS`` key) and triangulation: the held-out scores."""
+    return score_all(load_capture(DEFAULT_DATA), {a: make_refiner(None, "raw", v) for a, v in arms.items()})
+
+
+def pose2sim_summary(p2s: dict) -> dict:
+    """Means over the pairs (offset-removed px, mm against the held-out cameras' triangulation) and the
+    pairs where each arm is worse than triangulation in px."""
+    arms = list(next(iter(p2s.values())))
+    return {
+        "mean_px_offset_removed": {
+            a: round(float(np.mean([r[a][KEY] for r in p2s.values()])), 3) for a in arms
+        },
+        "mean_heldout_mm": {
+            a: round(float(np.mean([r[a]["vs_heldout_triangulation_mm"] for r in p2s.values()])), 2)
+            for a in arms
+        },
+        "worse_than_triangulation": {
+            a: [p for p, r in p2s.items() if r[a][KEY] > r["triangulation"][KEY]]
+            for a in arms
+            if a != "triangulation"
+        },
+    }
+
+
+def cells_summary(table: dict, column: str) -> dict:
+    """A ``do_no_harm`` column: its harmed cells (a metric worse than triangulation), its six-cell mean
+    MPJPE and the default's, and each cell's MPJPE minus the default's."""
+    harmed = [
+        f"{c}:{m}" for c, row in table.items() for m in METRICS if row[column][m] > row["triangulate"][m]
+    ]
+    mean = {
+        v: round(float(np.mean([row[v]["mpjpe_mm"] for row in table.values()])), 2)
+        for v in ("gate-lcb", column)
+    }
+    diff = {c: round(row[column]["mpjpe_mm"] - row["gate-lcb"]["mpjpe_mm"], 2) for c, row in table.items()}
+    return {"harmed": harmed, "cells": len(table), "mean_mpjpe": mean, "mpjpe_minus_default": diff}
+
+
+def load_inputs(
+    json_path: Path, cells_path: Path, column: str, arms: dict[str, str], reuse: bool
+) -> tuple[dict, dict | None]:
+    """The Pose2Sim scores (computed, or reused from ``json_path``) and the ``do_no_harm`` table (None
+    when it has no ``column`` yet: run ``experiments/do_no_harm.py`` first)."""
+    p2s = json.loads(json_path.read_text())["pose2sim"] if reuse else pose2sim(arms)
+    for pair, r in p2s.items():
+        print(pair, {v: round(s[KEY], 2) for v, s in r.items()}, flush=True)
+    table = json.loads(cells_path.read_text())["table"]
+    if not all(column in row for row in table.values()):
+        print(
+            f"{cells_path} has no {column} column yet: run experiments/do_no_harm.py, then --reuse-pose2sim"
+        )
+        return p2s, None
+    return p2s, table
