@@ -94,7 +94,8 @@ def fix_left_right(
     disagree, not which one is wrong; the frames are taken to be a sequence and the labelling
     (swap the right view, or the left one) whose 3D pose is closer to the nearest frame where the
     views agreed wins. Returns the repaired (uv, conf) and the (N,) bool mask of repaired frames.
-    ``index``: (N,) positions of the frames in the sequence (default 0..N-1; a chunk of a long sequence
+    ``uv``: (N, 2, 17, 2) ideal pixels, ``conf``: (N, 2, 17), ``P``: (2, 3, 4) one rig, or (N, 2, 3, 4) a
+    rig per frame. ``index``: (N,) positions of the frames in the sequence (default 0..N-1; a chunk of a long sequence
     passes its own, with the nearest agreeing frames before and after it).
     """
     perm = torch.as_tensor(flip_permutation())
@@ -111,7 +112,8 @@ def fix_left_right(
         i = torch.nonzero(swap).flatten()
         pos = torch.arange(len(swap)) if index is None else torch.as_tensor(index)
         nearest = good[_nearest(pos[good], pos[i])]
-        X_s, X_g = triangulate(uv_s[i], P, conf_s[i]), triangulate(uv[nearest], P, conf[nearest])
+        P_i, P_g = (P, P) if P.dim() == 3 else (P[i], P[nearest])  # one rig, or a rig per frame
+        X_s, X_g = triangulate(uv_s[i], P_i, conf_s[i]), triangulate(uv[nearest], P_g, conf[nearest])
         d_right = torch.nanmean((X_s - X_g).norm(dim=-1), dim=1)
         d_left = torch.nanmean((X_s[:, perm] - X_g).norm(dim=-1), dim=1)
         left_wrong = i[d_left < d_right]  # swap the left view instead: mirror both views' labels
