@@ -28,9 +28,10 @@ from binopose.geometry.camera import project
 from binopose.geometry.rig import StereoRig
 from binopose.guard import RunningEvidence
 from binopose.io import Keypoints2D, Poses3D
-from binopose.skeleton import BONES, flip_permutation
+from binopose.skeleton import BONES
 from binopose.smoothing import one_euro
 from binopose.video.detect import Detector
+from binopose.video.left_right import fix_left_right
 from binopose.video.media import open_media
 from binopose.video.pair_detection import check_distinct, check_sizes, detect_pair
 
@@ -77,58 +78,6 @@ def undistort(kp2d: np.ndarray, rig: StereoRig) -> torch.Tensor:
             "90 degrees off the axis): treated as missing"
         )
     return out
-
-
-def fix_left_right(
-    uv: torch.Tensor,
-    conf: torch.Tensor,
-    P: torch.Tensor,
-    ratio: float = 0.7,
-    index: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Repair frames where one view's detector swapped the subject's left and right (single-image
-    detectors such as BlazePose do, now and then).
-
-    A frame is repaired when swapping the right view's labels lowers the triangulation's mean
-    reprojection error below ``ratio`` times the unswapped one. Two views show only that they
-    disagree, not which one is wrong; the frames are taken to be a sequence and the labelling
-    (swap the right view, or the left one) whose 3D pose is closer to the nearest frame where the
-    views agreed wins. Returns the repaired (uv, conf) and the (N,) bool mask of repaired frames.
-    ``uv``: (N, 2, 17, 2) ideal pixels, ``conf``: (N, 2, 17), ``P``: (2, 3, 4) one rig, or (N, 2, 3, 4) a
-    rig per frame. ``index``: (N,) positions of the frames in the sequence (default 0..N-1; a chunk of a long sequence
-    passes its own, with the nearest agreeing frames before and after it).
-    """
-    perm = torch.as_tensor(flip_permutation())
-    uv_s, conf_s = uv.clone(), conf.clone()
-    uv_s[:, 1], conf_s[:, 1] = uv[:, 1][:, perm], conf[:, 1][:, perm]
-
-    def err(u: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        e = (project(triangulate(u, P, c), P) - u).norm(dim=-1)  # (N, 2, 17)
-        return torch.nanmean(e.flatten(1), dim=1)
-
-    swap = err(uv_s, conf_s) < ratio * err(uv, conf)
-    good = torch.nonzero(~swap).flatten()
-    if swap.any() and len(good):
-        i = torch.nonzero(swap).flatten()
-        pos = torch.arange(len(swap)) if index is None else torch.as_tensor(index)
-        nearest = good[_nearest(pos[good], pos[i])]
-        P_i, P_g = (P, P) if P.dim() == 3 else (P[i], P[nearest])  # one rig, or a rig per frame
-        X_s, X_g = triangulate(uv_s[i], P_i, conf_s[i]), triangulate(uv[nearest], P_g, conf[nearest])
-        d_right = torch.nanmean((X_s - X_g).norm(dim=-1), dim=1)
-        d_left = torch.nanmean((X_s[:, perm] - X_g).norm(dim=-1), dim=1)
-        left_wrong = i[d_left < d_right]  # swap the left view instead: mirror both views' labels
-        uv_s[left_wrong], conf_s[left_wrong] = uv_s[left_wrong][:, :, perm], conf_s[left_wrong][:, :, perm]
-    m = swap[:, None, None, None]
-    return torch.where(m, uv_s, uv), torch.where(m[..., 0], conf_s, conf), swap
-
-
-def _nearest(sorted_pos: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-    """Index into ``sorted_pos`` of the position nearest each query (the earlier one on a tie), without
-    a (queries x positions) matrix."""
-    right = torch.searchsorted(sorted_pos, query).clamp(max=len(sorted_pos) - 1)
-    left = (right - 1).clamp(min=0)
-    take_left = (query - sorted_pos[left]).abs() <= (sorted_pos[right] - query).abs()
-    return torch.where(take_left, left, right)
 
 
 def reprojection_uncertainty(X: torch.Tensor, uv: torch.Tensor, P: torch.Tensor, fx: float) -> torch.Tensor:
