@@ -59,13 +59,14 @@ def test_noise_alone_does_not_swap_far_people_over_short_baselines():
     assert int(fix_left_right(uv, torch.ones(300, 2, 17, dtype=torch.float64), P)[2].sum()) == 0
 
 
-def test_a_symmetric_person_in_front_of_a_rectified_pair_is_never_swapped():
-    """The worst case: a swap moves no joint across the epipolar lines, so only noise decides (the old
-    rule swapped 11 of 500 at 1 px)."""
+def test_a_symmetric_person_in_front_of_a_rectified_pair_is_rarely_swapped():
+    """The worst case: a swap moves no joint across the epipolar lines, so only noise decides; at 20 m
+    over 120 mm with 2 px the old rule swapped 67 of 300 (the significance level: 1 in ~300)."""
     gen = torch.Generator().manual_seed(0)
-    X, P = _template_far(scale=1.0, baseline_mm=300.0)
-    uv = project(X, P) + 1.0 * torch.randn(500, 2, 17, 2, generator=gen, dtype=torch.float64)
-    assert int(fix_left_right(uv, torch.ones(500, 2, 17, dtype=torch.float64), P)[2].sum()) == 0
+    X, P = _template_far(scale=1.0, baseline_mm=120.0)
+    X = X + torch.tensor([0.0, 0.0, 17_000.0], dtype=torch.float64)
+    uv = project(X, P) + 2.0 * torch.randn(300, 2, 17, 2, generator=gen, dtype=torch.float64)
+    assert int(fix_left_right(uv, torch.ones(300, 2, 17, dtype=torch.float64), P)[2].sum()) <= 3
 
 
 @pytest.mark.parametrize("depth_mm, baseline_mm, sigma", [(4000.0, 300.0, 1.0), (30_000.0, 120.0, 0.0)])

@@ -24,11 +24,12 @@ from binopose.skeleton import flip_permutation
 
 #: Repair when the swapped labels' summed squared Sampson distance is below this fraction of the
 #: unswapped one. With right labels, in the worst case (the swap moves no joint across the epipolar
-#: lines) and Gaussian noise, the ratio falls this low in about 1 frame in 10,000 with all 17 joints
-#: seen, and 2 in 1,000 with only one left/right pair (5 central joints); the 0.7 rule on mean
-#: reprojection errors that this replaces is about 0.49 here, which that worst case reaches in 1-3 %
-#: of frames (docs/ROBUSTNESS.md, "Left/right repair").
-SWAP_RATIO = 0.25
+#: lines) and Gaussian noise, the ratio falls this low in about 1 frame in 300 with all 17 joints seen
+#: and 1 in 85 with one left/right pair and the 5 central joints. A stricter 0.25 (1 in 8,000) missed
+#: real repairs: BlazePose's swaps are often partial (legs, not arms), and on the Pose2Sim capture it
+#: left 3 of 96 swapped frames (cam01-cam02: 98 mm instead of 61). docs/ROBUSTNESS.md, "Left/right
+#: repair", has both measured over distance, baseline and noise.
+SWAP_RATIO = 0.4
 
 #: px^2 per coordinate: the least noise of a keypoint given in pixels (rounding to the pixel grid,
 #: 1/12 px^2). The unswapped sum is taken to be at least what this noise gives, so that exact or
