@@ -10,7 +10,8 @@ nearly coincide in the image). Prints a table and writes JSON with the command.
 
     OMP_NUM_THREADS=1 .venv/bin/python experiments/lr_fix.py --pose2sim --out experiments/results/lr_fix_after.json
 
-``--pose2sim`` adds the Pose2Sim capture's camera pairs (real BlazePose swaps, docs/POSE2SIM.md).
+``--pose2sim`` adds the Pose2Sim capture's camera pairs (real BlazePose swaps, docs/POSE2SIM.md),
+``--null`` the swap test's null case simulated (right labels, a swap without epipolar effect).
 """
 
 from __future__ import annotations
@@ -191,12 +192,31 @@ def pose2sim(ratio: float | None) -> list[dict]:
     return rows
 
 
+def null_rates(draws: int = 1_000_000, seed: int = 0) -> list[dict]:
+    """The swap test's null case by simulation: right labels, a swap that moves no joint across the
+    epipolar lines, Gaussian noise. Per joint the squared Sampson distance is half the squared difference
+    of the two views' noise across the lines; the swap pairs the left view's joint with the right view's
+    mirror joint. Returns the fraction of frames whose ratio (swapped / as given) falls below each
+    threshold, for ``pairs`` left/right pairs seen and 5 central joints."""
+    rng, rows = np.random.default_rng(seed), []
+    for pairs in (6, 4, 2, 1):
+        n = 2 * pairs + 5
+        a, b = rng.normal(size=(draws, n)), rng.normal(size=(draws, n))
+        mirror = np.arange(n)
+        mirror[: 2 * pairs] = np.arange(2 * pairs).reshape(pairs, 2)[:, ::-1].ravel()
+        ratio = ((a - b[:, mirror]) ** 2).sum(1) / ((a - b) ** 2).sum(1)
+        rows.append({"pairs": pairs} | {f"below_{c}": float((ratio < c).mean()) for c in (0.25, 0.4, 0.49)})
+        print(rows[-1])
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300, help="frames per cell")
     ap.add_argument("--out", type=Path, default=None, help="JSON record")
     ap.add_argument("--ratio", type=float, default=None, help="fix_left_right's ratio (default: its own)")
     ap.add_argument("--pose2sim", action="store_true", help="also the Pose2Sim capture's pairs")
+    ap.add_argument("--null", action="store_true", help="also the test's null case, simulated")
     args = ap.parse_args()
     torch.set_num_threads(1)
     corpus = load_corpus(DATA / "h36m_train" / "h36m_train_poses.npz", stride=1)
@@ -222,6 +242,8 @@ def main() -> None:
         }
         if args.pose2sim:
             record["pose2sim"] = pose2sim(args.ratio)
+        if args.null:
+            record["null"] = null_rates()
         atomic_write_text(args.out, json_text(record))
 
 

@@ -11,7 +11,8 @@ A frame is repaired when the swapped labels' summed squared distance is below :d
 the unswapped one (the generalised likelihood ratio test of two labellings under Gaussian noise of
 unknown level), and the improvement exceeds what pixel rounding alone could give. Where the swap moves
 no joint across the epipolar lines (a symmetric person in front of a rectified pair, a side view), the
-labellings cannot be told apart and the frame is left as detected.
+labellings cannot be told apart, and the frame is left as detected (but for the test's false alarms:
+about 1 frame in 300 there, with Gaussian noise).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from binopose.skeleton import flip_permutation
 #: Repair when the swapped labels' summed squared Sampson distance is below this fraction of the
 #: unswapped one. With right labels, in the worst case (the swap moves no joint across the epipolar
 #: lines) and Gaussian noise, the ratio falls this low in about 1 frame in 300 with all 17 joints seen
-#: and 1 in 85 with one left/right pair and the 5 central joints. A stricter 0.25 (1 in 8,000) missed
+#: and 1 in 85 with one left/right pair and the 5 central joints. A stricter 0.25 (1 in 9,000) missed
 #: real repairs: BlazePose's swaps are often partial (legs, not arms), and on the Pose2Sim capture it
 #: left 3 of 96 swapped frames (cam01-cam02: 98 mm instead of 61). docs/ROBUSTNESS.md, "Left/right
 #: repair", has both measured over distance, baseline and noise.
