@@ -15,6 +15,8 @@ decide was committed before the code (git log: "Pre-registered 2026-12-03 09:14 
 :func:`binopose.offsets.kept_joints`) and the lcb gate, the candidate of the rule of 17:38 UTC
 (``experiments/keep_torso.py``). ``joints-lcb``: definitions kept and the lcb gate with a shrinkage per
 joint (``gate="lcb-joints"``), the candidate of the rule of 17:43 UTC (``experiments/joint_gate.py``).
+``common-lcb``: the lcb gate with probes that have a per-frame part all joints share
+(``gate_noise="common"``), the candidate of the rule of 18:10 UTC (``experiments/common_gate.py``).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ FILES = {
     "sh_s8": (DATA / "h36m_sh_train" / "h36m_sh_stereo_train.npz", "S8"),
 }
 PROTOCOLS = ("raw", "cross-subject", "official")
-VARIANTS = ("v5", "keep", "gate", "gate-lcb", "torso-lcb", "joints-lcb")
+VARIANTS = ("v5", "keep", "gate", "gate-lcb", "torso-lcb", "joints-lcb", "common-lcb")
 METRICS = ("mpjpe_mm", "mpjpe_rel_mm", "pa_mpjpe_mm")
 
 
@@ -65,7 +67,15 @@ def variants(refiner: Refiner, bench, stats, bias: str) -> tuple[dict[str, np.nd
     F = refiner.network_pass(u, P, None, opts)
     out, reports = {"v5": F.numpy()}, {}
     for definitions, gates in (
-        ("keep", (("gate", 0.0, False), ("gate-lcb", LCB_Z, False), ("joints-lcb", LCB_Z, True))),
+        (
+            "keep",
+            (
+                ("gate", 0.0, False),
+                ("gate-lcb", LCB_Z, False),
+                ("joints-lcb", LCB_Z, True),
+                ("common-lcb", LCB_Z, None),
+            ),
+        ),
         ("keep-torso", (("torso-lcb", LCB_Z, False),)),
     ):
         joints = kept_joints(definitions)
@@ -78,7 +88,8 @@ def variants(refiner: Refiner, bench, stats, bias: str) -> tuple[dict[str, np.nd
         if definitions == "keep":
             out["keep"] = kept.numpy()
         for name, z, per_joint in gates:  # the same seed: the same probes
-            poses, report = gate(probe, u, P, T, kept, z=z, per_joint=per_joint)
+            common = per_joint is None  # None: the probes with a per-frame common part
+            poses, report = gate(probe, u, P, T, kept, z=z, per_joint=bool(per_joint), common=common)
             out[name], reports[name] = poses.numpy(), report.__dict__
     return out, reports
 
@@ -132,6 +143,7 @@ LABELS = {
     "gate-lcb": "**default**: kept + gate (lcb)",
     "torso-lcb": "torso kept + gate (lcb)",
     "joints-lcb": "kept + gate per joint (lcb)",
+    "common-lcb": "kept + gate, common probes (lcb)",
 }
 
 

@@ -56,6 +56,7 @@ VARIANTS = {
     "gate-ones": dict(definitions="keep", gate="mean", conf_evidence="ones"),
     "torso-lcb-ones": dict(definitions="keep-torso", gate="lcb", conf_evidence="ones"),
     "joints-lcb-ones": dict(definitions="keep", gate="lcb-joints", conf_evidence="ones"),
+    "common-lcb-ones": dict(definitions="keep", gate="lcb", gate_noise="common", conf_evidence="ones"),
 }
 
 

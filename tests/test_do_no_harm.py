@@ -18,6 +18,7 @@ from binopose.geometry import project, triangulate
 from binopose.guard import (
     LCB_Z,
     MIN_FRAMES,
+    ResidualSums,
     RunningEvidence,
     SteinSums,
     independent_noise_var,
@@ -180,6 +181,22 @@ def test_a_shrinkage_per_joint_keeps_the_good_joints_and_drops_the_bad():
     assert true_risk(per[None, :, None]) < true_risk(one)
 
 
+def test_a_per_frame_offset_is_found_as_noise_all_joints_share():
+    """ResidualSums.noise(common=True): with a per-frame offset of the whole pose in each view (4 px) and
+    1 px independent noise, most of the probes' noise is the shared part; with independent noise alone
+    the shared part is near 0 (the default, common=False, never has one)."""
+    X, P, u = stereo_views(400, seed=8)
+    gen = torch.Generator().manual_seed(3)
+    for offset, joint, expect_shared in ((4.0, 1.0, True), (0.0, 3.0, False)):
+        noisy = u + offset * torch.randn(400, 2, 1, 2, generator=gen, dtype=u.dtype)
+        noisy = noisy + joint * torch.randn(u.shape, generator=gen, dtype=u.dtype)
+        sums = ResidualSums.of(*residual_terms(noisy, P, triangulate(noisy, P)))
+        model = sums.noise(common=True)
+        assert sums.noise().common_var == 0.0
+        share = model.common_var / (model.common_var + float(model.joint_var.mean()))
+        assert (share > 0.7) if expect_shared else (share < 0.1), (offset, share)
+
+
 def test_stein_sums_of_parts_equal_the_whole():
     """Blocks of a long input add up (the chunked gate keeps no per-frame terms), and one shrinkage for
     all joints is the lower bound of the frames' summed trace terms (their spread over frames)."""
@@ -233,13 +250,19 @@ def test_coverage_counts_given_up_joints():
 
 
 @pytest.mark.parametrize(
-    "definitions, gate", [("keep", "lcb"), ("keep-torso", "lcb"), ("keep", "lcb-joints")]
+    "definitions, gate, noise",
+    [
+        ("keep", "lcb", "independent"),
+        ("keep-torso", "lcb", "independent"),
+        ("keep", "lcb-joints", "independent"),
+        ("keep", "lcb", "common"),
+    ],
 )
-def test_running_evidence_in_one_call_equals_the_offline_refinement(shipped, definitions, gate):
+def test_running_evidence_in_one_call_equals_the_offline_refinement(shipped, definitions, gate, noise):
     """A live session's evidence object fed a whole recording at once judges it exactly as refine() does."""
     X, P, u = stereo_views(60, seed=5)
     u = u + torch.randn(u.shape, generator=torch.Generator().manual_seed(1), dtype=u.dtype) * 3.0
-    opts = RefineOptions(definitions=definitions, gate=gate)
+    opts = RefineOptions(definitions=definitions, gate=gate, gate_noise=noise)
     offline = shipped.refine(u, P, options=opts)
     running = shipped.refine(u, P, options=opts, evidence=RunningEvidence())
     torch.testing.assert_close(running.poses, offline.poses, rtol=0, atol=1e-9)

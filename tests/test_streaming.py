@@ -61,6 +61,7 @@ def _keypoints(n: int = 203, seed: int = 0) -> Keypoints2D:
         (True, {"gate": "mean"}),
         (True, {"definitions": "keep-torso"}),
         (True, {"gate": "lcb-joints"}),
+        (True, {"gate_noise": "common"}),
         (True, {"gate": "off", "definitions": "model"}),
     ],
 )

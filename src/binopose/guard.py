@@ -44,6 +44,8 @@ from binopose.skeleton import NUM_JOINTS
 PROBE_SCALE = 0.5
 #: standard errors of caution of the "lcb" gate: a one-sided 90 % lower bound of the risk reduction
 LCB_Z = 1.2816
+#: the probes' shared part is drawn from a generator seeded this far from the per-joint part's
+COMMON_SEED = 7919
 #: confidence below which a joint is left out of the residual statistics
 MIN_CONF = 0.5
 #: frames of evidence a running input (binopose live) keeps, and how many it needs before it corrects
@@ -98,34 +100,70 @@ def independent_noise_var(u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None =
 
 
 @dataclass(frozen=True)
+class NoiseModel:
+    """The 2D noise the gate's probes are drawn from, relative to the person's size, per coordinate:
+    (J,) variances independent per joint, and the variance of a part every joint of a frame and view
+    shares (a per-frame offset of the whole pose; 0: none)."""
+
+    joint_var: Tensor
+    common_var: float = 0.0
+
+
+@dataclass(frozen=True)
 class ResidualSums:
     """Sums over frames of the relative triangulation residual (:func:`residual_terms`): its first and
-    second moments (2, J, 2) and the frames counted (J,). Sums of parts (chunks, a window of frames)
-    add up to the sums of the whole."""
+    second moments (2, J, 2) and the frames counted (J,); and of each frame's common-mode residual (its
+    mean over the joints counted, per view and coordinate): first and second moments (2, 2) and the
+    frames with any joint counted. Sums of parts (chunks, a window of frames) add up to the sums of the
+    whole."""
 
     s1: Tensor
     s2: Tensor
     n: Tensor
+    c1: Tensor
+    c2: Tensor
+    m: float
 
     @staticmethod
     def zero(joints: int = NUM_JOINTS) -> ResidualSums:
         """No frames yet (its :meth:`var` is 0 for every joint)."""
-        z = torch.zeros(2, joints, 2, dtype=torch.float64)
-        return ResidualSums(z, z, torch.zeros(joints, dtype=torch.float64))
+        z, c = torch.zeros(2, joints, 2, dtype=torch.float64), torch.zeros(2, 2, dtype=torch.float64)
+        return ResidualSums(z, z, torch.zeros(joints, dtype=torch.float64), c, c, 0.0)
 
     @staticmethod
     def of(r: Tensor, ok: Tensor) -> ResidualSums:
         """From per-frame residuals r (N, 2, J, 2) (0 where not counted) and ok (N, J)."""
-        return ResidualSums(r.sum(0).double(), r.pow(2).sum(0).double(), ok.sum(0).double())
+        r = r.double()
+        k = ok.sum(1)
+        c = r.sum(2) / k.clamp_min(1)[:, None, None]  # (N, 2, 2); 0 in frames with no joint counted
+        return ResidualSums(
+            r.sum(0), r.pow(2).sum(0), ok.sum(0).double(), c.sum(0), c.pow(2).sum(0), float((k > 0).sum())
+        )
 
-    def __add__(self, other: ResidualSums) -> ResidualSums:
-        return ResidualSums(self.s1 + other.s1, self.s2 + other.s2, self.n + other.n)
+    def __add__(self, o: ResidualSums) -> ResidualSums:
+        return ResidualSums(
+            self.s1 + o.s1, self.s2 + o.s2, self.n + o.n, self.c1 + o.c1, self.c2 + o.c2, self.m + o.m
+        )
 
     def var(self) -> Tensor:
         """(J,) :func:`independent_noise_var` of the frames summed."""
         n = self.n.clamp_min(1)[None, :, None]
         mean = self.s1 / n
         return (self.s2 / n - mean.pow(2)).clamp_min(0).sum((0, 2))
+
+    def noise(self, common: bool = False) -> NoiseModel:
+        """The probes' noise: :meth:`var` per joint, or (``common``, the gate noise "common") that split
+        into a per-frame part every joint shares and the rest. The common-mode residual's variance over
+        frames (summed over views and coordinates, as :meth:`var`) less mean_j var_j / J estimates the
+        shared part's variance; each joint keeps the rest of its own (both clipped at 0)."""
+        var = self.var()
+        if not common or self.m < 2:
+            return NoiseModel(var)
+        mean = self.c1 / self.m
+        v_common = float((self.c2 / self.m - mean.pow(2)).clamp_min(0).sum())
+        seen = self.n > 0
+        shared = max(0.0, v_common - float(var[seen].mean()) / max(1, int(seen.sum())))
+        return NoiseModel((var - shared).clamp_min(0), shared)
 
 
 #: the start levels an input's own residual may give (the schedule's range)
@@ -269,6 +307,7 @@ def gate(
     seed: int = 0,
     z: float = 0.0,
     per_joint: bool = False,
+    common: bool = False,
 ) -> tuple[Tensor, GateReport]:
     """Shrink a refiner's (definition-keeping) output toward triangulation (module docstring).
 
@@ -280,14 +319,15 @@ def gate(
         kept: (N, J, 3) ``refine(u)``. conf: optional (N, 2, J) confidences.
         z: standard errors of caution (:func:`sure_shrinkage`; :data:`LCB_Z` for a 90 % bound).
         per_joint: one shrinkage per joint (the risk estimate is a sum over joints), not one for all.
+        common: probes with a per-frame part shared by all joints (:meth:`ResidualSums.noise`).
     Returns:
         (N, J, 3) ``T + alpha * (kept - T)``, and the report.
     """
-    var = independent_noise_var(u, P, T, conf)
-    noise_rel = float(var.mean().sqrt())
+    sums = ResidualSums.of(*residual_terms(u, P, T, conf))
+    noise_rel = float(sums.var().mean().sqrt())
     if noise_rel <= 0 or len(u) == 0:
         return T.clone(), GateReport(0.0, noise_rel, 0.0, len(u))
-    Q_n, D_n = probe_terms(refine, u, P, T, kept, conf, var, probe_count(len(u)), seed)
+    Q_n, D_n = probe_terms(refine, u, P, T, kept, conf, sums.noise(common), probe_count(len(u)), seed)
     finite = int(torch.isfinite(kept - T).all(-1).sum())
     alpha, risk = SteinSums.of(Q_n, D_n, finite).shrinkage(z, per_joint)
     return blend(T, kept, alpha), report(alpha, noise_rel, risk, len(u))
@@ -300,18 +340,22 @@ def probe_terms(
     T: Tensor,
     kept: Tensor,
     conf: Tensor | None,
-    var: Tensor,
+    noise: NoiseModel,
     rounds: int,
     seed: int = 0,
 ) -> tuple[Tensor, Tensor]:
-    """Each frame's Stein terms (:func:`stein_terms`) from ``rounds`` rounds of random 2D probes of the
-    per-joint relative noise variance ``var`` (:func:`independent_noise_var`); arguments as :func:`gate`."""
-    gen = torch.Generator().manual_seed(seed)
+    """Each frame's Stein terms (:func:`stein_terms`) from ``rounds`` rounds of random 2D probes drawn
+    from ``noise`` (:meth:`ResidualSums.noise`; its shared part from a second generator, seeded
+    ``seed`` + :data:`COMMON_SEED`); arguments as :func:`gate`."""
+    gen, gen_c = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + COMMON_SEED)
     scale = pose_scale_px(u)
-    sd = var.sqrt().to(u)[None, None, :, None] * scale[:, :, None, None]
+    sd = noise.joint_var.sqrt().to(u)[None, None, :, None] * scale[:, :, None, None]
+    sd_c = noise.common_var**0.5 * scale[:, :, None, None]
     d_delta, d_tri = [], []
     for _ in range(rounds):
         step = torch.randn(u.shape, generator=gen, dtype=u.dtype) * sd * PROBE_SCALE
+        if noise.common_var > 0:
+            step = step + torch.randn(len(u), 2, 1, 2, generator=gen_c, dtype=u.dtype) * sd_c * PROBE_SCALE
         T_p = triangulate(u + step, P, conf)
         d_tri.append(T_p - T)
         d_delta.append((refine(u + step, T_p) - kept) - (T_p - T))
@@ -379,18 +423,18 @@ class RunningEvidence:
         conf: Tensor | None = None,
         z: float = 0.0,
         per_joint: bool = False,
+        common: bool = False,
     ) -> tuple[Tensor, GateReport]:
         """:func:`gate` of the new frames, with the noise level and the shrinkage from the window."""
         r, ok = residual_terms(u, P, T, conf)
         self._push(self._res, zip(r, ok))
-        var = ResidualSums.of(
-            torch.stack([x for x, _ in self._res]), torch.stack([c for _, c in self._res])
-        ).var()
-        noise_rel = float(var.mean().sqrt())
+        sums = ResidualSums.of(torch.stack([x for x, _ in self._res]), torch.stack([c for _, c in self._res]))
+        noise_rel = float(sums.var().mean().sqrt())
         if noise_rel <= 0 or len(u) == 0:
             return T.clone(), GateReport(0.0, noise_rel, 0.0, len(self._res))
         rounds = probe_count(len(self._terms) + len(u))
-        Q_n, D_n = probe_terms(refine, u, P, T, kept, conf, var, rounds, self.seed + self._calls)
+        seed = self.seed + self._calls
+        Q_n, D_n = probe_terms(refine, u, P, T, kept, conf, sums.noise(common), rounds, seed)
         self._calls += 1
         joints = torch.isfinite(kept - T).all(-1).sum(-1)
         self._push(self._terms, zip(Q_n, D_n, joints.tolist()))

@@ -20,6 +20,8 @@ LEVEL_FROM = ("family", "input", "input-profile")
 #: the do-no-harm gate (binopose.guard): off, the risk estimate, its 90 % lower confidence bound, or
 #: that bound with a shrinkage per joint
 GATES = ("off", "mean", "lcb", "lcb-joints")
+#: the 2D noise the gate's probes draw: independent per joint, or with a per-frame part all joints share
+GATE_NOISE = ("independent", "common")
 CONF_THRESHOLD = 0.5
 #: the most hypotheses per pose: each chunk of poses is held that many times over
 MAX_HYPOTHESES = 32
@@ -40,6 +42,7 @@ class RefineOptions:
     noise_profile: tuple[float, ...] | None = None
     definitions: str = "keep"  # keep the detector's joint definitions, or "model": the training data's
     gate: str = "lcb"  # shrink the correction toward triangulation by the input's own evidence (GATES)
+    gate_noise: str = "independent"  # the noise of the gate's probes (GATE_NOISE)
     conf_evidence: str = "ones"  # how confidences reach the network (CONF_EVIDENCE; rule of 10:33 UTC)
     level_from: str = "family"  # start level (and profile) when start_sigma is None (LEVEL_FROM)
 
@@ -53,6 +56,7 @@ class RefineOptions:
             ("definitions", DEFINITIONS),
             ("conf_evidence", CONF_EVIDENCE),
             ("gate", GATES),
+            ("gate_noise", GATE_NOISE),
             ("level_from", LEVEL_FROM),
         ):
             if getattr(self, name) not in allowed:

@@ -209,7 +209,8 @@ class Refiner:
             return poses, None
         judge = gate if evidence is None else evidence.gate
         z, per_joint = gate_settings(opts.gate)
-        return judge(refined, u.double(), P.double(), T, poses, c, z=z, per_joint=per_joint)
+        common = opts.gate_noise == "common"
+        return judge(refined, u.double(), P.double(), T, poses, c, z=z, per_joint=per_joint, common=common)
 
     def input_options(
         self, u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None, options: RefineOptions

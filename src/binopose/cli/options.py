@@ -7,7 +7,7 @@ import argparse
 
 from binopose.data.presets import FAMILY_CHOICES
 from binopose.errors import BinoposeError
-from binopose.refine_options import CONF_EVIDENCE, DEFINITIONS, GATES, RefineOptions
+from binopose.refine_options import CONF_EVIDENCE, DEFINITIONS, GATE_NOISE, GATES, RefineOptions
 
 #: RefineOptions fields set from the command line (``binopose.refiner.RefineOptions``)
 SAMPLING = (
@@ -19,6 +19,7 @@ SAMPLING = (
     "definitions",
     "conf_evidence",
     "gate",
+    "gate_noise",
 )
 
 
@@ -71,6 +72,13 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
         "evidence (lcb: only as far as that evidence is significant; mean: as far as it estimates; off: "
         "all of it; lcb-joints: lcb per joint, tried and not the default). Default %(default)s; docs/RESULTS.md, "
         "'Do no harm'",
+    )
+    g.add_argument(
+        "--gate-noise",
+        default=RefineOptions.gate_noise,
+        choices=GATE_NOISE,
+        help="the 2D noise the gate's random probes are drawn from: independent per joint, or with a "
+        "per-frame part all joints of a view share (common). Default %(default)s",
     )
     g.add_argument(
         "--conf-evidence",

@@ -34,8 +34,10 @@ from torch import Tensor
 from binopose.data.noise import pose_scale_px
 from binopose.geometry import triangulate
 from binopose.guard import (
+    COMMON_SEED,
     PROBE_SCALE,
     GateReport,
+    NoiseModel,
     ResidualSums,
     SteinSums,
     blend,
@@ -210,11 +212,11 @@ class GatedRefinement:
         try:
             n, self.s, noise = self._first_pass(sF, sT)
             if self.opts.gate != "off":
-                var = noise.var()
-                noise_rel = float(var.mean().sqrt())
+                noise_rel = float(noise.var().mean().sqrt())
                 self.report = GateReport(0.0, noise_rel, 0.0, n)
                 self.tri_only = not noise_rel > 0
-                self.alpha = 0.0 if self.tri_only else self._alpha(n, var, sF, sT)
+                model = noise.noise(self.opts.gate_noise == "common")
+                self.alpha = 0.0 if self.tri_only else self._alpha(n, model, sF, sT)
         finally:
             if not keep_spills:
                 self.close()
@@ -236,29 +238,39 @@ class GatedRefinement:
             n += len(u)
         return n, defs.part(), res
 
-    def _probes(self, n: int, var: Tensor) -> Iterator[tuple[int, Tensor | None, Tensor, Tensor]]:
+    def _probes(self, n: int, noise: NoiseModel) -> Iterator[tuple[int, Tensor | None, Tensor, Tensor]]:
         """(round, conf, P, probed uv float64) per block, round after round: the random numbers of
-        :func:`binopose.guard.gate` (one generator, a (N, 2, 17, 2) draw per round)."""
-        gen = torch.Generator().manual_seed(0)
+        :func:`binopose.guard.gate` (one generator, a (N, 2, 17, 2) draw per round; the shared part
+        from a second one, a (N, 2, 1, 2) draw per round)."""
+        gen, gen_c = torch.Generator().manual_seed(0), torch.Generator().manual_seed(COMMON_SEED)
         for r in range(probe_count(n)):
-            normals = Normals(n * 68, gen)
+            normals, shared = Normals(n * 68, gen), Normals(n * 4, gen_c)
             for u, c, P in _blocks(self.rows, self.size):
                 ud = u.double()
-                sd = var.sqrt().to(ud)[None, None, :, None] * pose_scale_px(ud)[:, :, None, None]
+                scale = pose_scale_px(ud)[:, :, None, None]
+                sd = noise.joint_var.sqrt().to(ud)[None, None, :, None] * scale
                 step = normals.take(ud.numel()).view(ud.shape) * sd * PROBE_SCALE
+                if noise.common_var > 0:
+                    step = (
+                        step
+                        + shared.take(len(ud) * 4).view(-1, 2, 1, 2)
+                        * noise.common_var**0.5
+                        * scale
+                        * PROBE_SCALE
+                    )
                 yield r, c, P.double(), ud + step
 
-    def _alpha(self, n: int, var: Tensor, sF: _Spill, sT: _Spill) -> float | Tensor:
+    def _alpha(self, n: int, noise: NoiseModel, sF: _Spill, sT: _Spill) -> float | Tensor:
         rounds = probe_count(n)
         sP = _Spill(self.spill_dir)
         try:
             parts = [_DefSums() for _ in range(rounds)]
-            for r, c, P, up in self._probes(n, var):
+            for r, c, P, up in self._probes(n, noise):
                 F_p = self._net(up, c, P)
                 if self.keep:
                     parts[r].add(F_p, triangulate(up, P, c).numpy())
                 sP.write(F_p)
-            sums = self._terms(n, [p.part() for p in parts], var, (sF, sT, sP))
+            sums = self._terms(n, [p.part() for p in parts], noise, (sF, sT, sP))
         finally:
             sP.close()
         alpha, risk = sums.shrinkage(*gate_settings(self.opts.gate))
@@ -266,7 +278,7 @@ class GatedRefinement:
         return alpha
 
     def _terms(
-        self, n: int, s_p: list[np.ndarray], var: Tensor, spills: tuple[_Spill, _Spill, _Spill]
+        self, n: int, s_p: list[np.ndarray], noise: NoiseModel, spills: tuple[_Spill, _Spill, _Spill]
     ) -> SteinSums:
         """The frames' Stein terms (:func:`binopose.guard.stein_terms`), summed: as they come with one
         probe round; with more, each frame's rounds are averaged first (fewer than 256 frames)."""
@@ -275,7 +287,7 @@ class GatedRefinement:
         rounds = probe_count(n)
         sums = SteinSums.zero()
         D_n, Q_n, joints, at = [], [], 0, -1
-        for r, c, P, up in self._probes(n, var):
+        for r, c, P, up in self._probes(n, noise):
             if r != at:  # a new round reads the unprobed rows again
                 sF.rewind()
                 sT.rewind()
