@@ -140,10 +140,10 @@ LABELS = {
     "v5": "v5 (model definitions, no gate)",
     "keep": "definitions kept, no gate",
     "gate": "kept + gate (mean)",
-    "gate-lcb": "**default**: kept + gate (lcb)",
+    "gate-lcb": "kept + gate (lcb), independent probes",
     "torso-lcb": "torso kept + gate (lcb)",
     "joints-lcb": "kept + gate per joint (lcb)",
-    "common-lcb": "kept + gate, common probes (lcb)",
+    "common-lcb": "**default**: kept + gate (lcb), common probes",
 }
 
 

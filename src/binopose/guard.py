@@ -22,7 +22,12 @@ neither with any ground truth or test statistics:
    residual is taken about its mean over the input's frames: a residual every frame shares (a
    calibration error, a per-view detector bias) is not noise, and Stein's estimate needs zero-mean
    noise. So one frame alone has no measurable noise and is returned triangulated; input that arrives
-   a frame at a time is judged with :class:`RunningEvidence`.
+   a frame at a time is judged with :class:`RunningEvidence`. Sigma has two parts
+   (:meth:`ResidualSums.noise`, the default ``gate_noise="common"`` since the rule of 18:10 UTC): noise
+   independent per joint, and a per-frame part that every joint of a view shares (an offset of the
+   whole pose), seen in the residual's common mode. Probes without the shared part miss how the network
+   answers it: it changes the pose's shape, and the gate let that through (docs/RESULTS.md, "Synthetic
+   detectors").
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ class RefineOptions:
     noise_profile: tuple[float, ...] | None = None
     definitions: str = "keep"  # keep the detector's joint definitions, or "model": the training data's
     gate: str = "lcb"  # shrink the correction toward triangulation by the input's own evidence (GATES)
-    gate_noise: str = "independent"  # the noise of the gate's probes (GATE_NOISE)
+    gate_noise: str = "common"  # the noise of the gate's probes (GATE_NOISE; rule of 18:10 UTC)
     conf_evidence: str = "ones"  # how confidences reach the network (CONF_EVIDENCE; rule of 10:33 UTC)
     level_from: str = "family"  # start level (and profile) when start_sigma is None (LEVEL_FROM)
 

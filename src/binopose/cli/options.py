@@ -77,8 +77,8 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
         "--gate-noise",
         default=RefineOptions.gate_noise,
         choices=GATE_NOISE,
-        help="the 2D noise the gate's random probes are drawn from: independent per joint, or with a "
-        "per-frame part all joints of a view share (common). Default %(default)s",
+        help="the 2D noise the gate's random probes are drawn from: with a per-frame part all joints of a "
+        "view share (common, the default), or independent per joint (the default until 2026-12-03)",
     )
     g.add_argument(
         "--conf-evidence",
