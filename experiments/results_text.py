@@ -5,7 +5,8 @@ COMMENTARY = {
 **Defaults changed on 2026-12-03 (issue 15).** The refiner now keeps the detector's own joint
 definitions (`--definitions keep`), gates its correction by Stein's unbiased risk estimate at the
 90 % lower bound (`--gate lcb`: the correction is kept only as far as its estimated reduction of
-the error against triangulation of the same input stays positive),
+the error against triangulation of the same input stays positive; its random probes have a per-frame
+part that all joints of a view share, `--gate-noise common`, since a rule of 18:10 UTC),
 and ignores detector confidences as evidence (`--conf-evidence ones`). The next section shows what
 the defaults give. **Every other table in this file records the model as shipped until then** (v5
 behaviour), and its commands carry `--definitions model --gate off --conf-evidence raw` to reproduce
