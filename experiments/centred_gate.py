@@ -6,7 +6,8 @@ residual about its mean").
 
 Scores the default as it was before the rule ("default": the noise as the residual's mean square,
 :func:`mean_square_noise_var`) and the candidate ("centred": :func:`binopose.guard.independent_noise_var`,
-the library's estimate since the rule was met; everything else the default) on (1) the Pose2Sim capture,
+the library's estimate since the rule was met; everything else the default of that time: the probes
+independent per joint, as they were until the rule of 18:10 UTC) on (1) the Pose2Sim capture,
 every pair judged by its two held-out cameras (``pose2sim_heldout.score_all``), and (2) the
 ``do_no_harm`` cells for SH S8 (raw, cross-subject, official) and MHAD (raw, official).
 """
@@ -26,9 +27,9 @@ from do_no_harm import FILES, METRICS, _metrics, folds_for, variants
 from pose2sim_data import DEFAULT_DATA, load_capture
 from pose2sim_heldout import make_refiner, score_all
 
-from binopose import guard
 from binopose.data.benchmark import load_benchmark
 from binopose.evaluate import default_bias, triangulation_method
+from binopose.guard import ResidualSums
 from binopose.io_utils import atomic_write_json
 from binopose.refiner import Refiner
 
@@ -42,28 +43,26 @@ CELLS = (
 )
 
 
-def mean_square_noise_var(
-    u: torch.Tensor, P: torch.Tensor, T: torch.Tensor, conf: torch.Tensor | None = None
-) -> torch.Tensor:
+def mean_square_noise_var(sums: ResidualSums) -> torch.Tensor:
     """(J,) the gate's noise estimate before the rule: the residual's mean square over the input's
     frames (per joint, summed over views and coordinates), its shared part counted as noise."""
-    r, ok = guard.residual_terms(u, P, T, conf)
-    return r.pow(2).sum((0, 1, 3)).double() / ok.sum(0).clamp_min(1)
+    return (sums.s2 / sums.n.clamp_min(1)[None, :, None]).sum((0, 2))
 
 
 @contextlib.contextmanager
 def uncentred() -> Iterator[None]:
-    """The gate as it was before the rule (the library's gate is the centred candidate since)."""
-    original = guard.independent_noise_var
-    guard.independent_noise_var = mean_square_noise_var
+    """The gate as it was before the rule (the library's gate is the centred candidate since; its
+    estimate is ``ResidualSums.var``, which every path of the gate calls)."""
+    original = ResidualSums.var
+    ResidualSums.var = mean_square_noise_var  # type: ignore[method-assign]
     try:
         yield
     finally:
-        guard.independent_noise_var = original
+        ResidualSums.var = original  # type: ignore[method-assign]
 
 
 def pose2sim() -> dict:
-    candidate = make_refiner(None, "raw", "gate-lcb-ones")
+    candidate = make_refiner(None, "raw", "gate-lcb-ones-independent")  # the probes of that time
 
     def before(uv, rig, conf):
         with uncentred():

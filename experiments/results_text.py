@@ -67,7 +67,7 @@ Reading it:
   over the six cells: triangulation 43.49, v5 35.25, the default 39.07.
 - The gate's decision is per recording (here: per fold): the shrinkage toward triangulation that
   minimises the estimated risk, with the noise level estimated from the input's own triangulation
-  residual and the risk from probes re-noised at that level (`src/binopose/guard.py`). On MHAD's
+  residual and the risk from probes re-noised at that level (`src/binopose/guard/`). On MHAD's
   stereo-aware input it finds no reliable gain and returns triangulation (weight 0); on SH S8 it
   keeps the whole correction.
 - The rule that chose the default was written before these numbers (git log: "Pre-registered

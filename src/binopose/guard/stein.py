@@ -1,0 +1,179 @@
+"""Stein's risk estimate of a shrinkage toward triangulation (:mod:`binopose.guard`): the random 2D
+probes, each frame's terms, their sums and the shrinkage they give, and the gate's report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from binopose.data.noise import pose_scale_px
+from binopose.geometry import triangulate
+from binopose.guard.noise import NoiseModel
+from binopose.skeleton import NUM_JOINTS
+
+#: relative size of the random 2D probes (the finite-difference step, in units of the noise's own size)
+PROBE_SCALE = 0.5
+#: standard errors of caution of the "lcb" gate: a one-sided 90 % lower bound of the risk reduction
+LCB_Z = 1.2816
+#: the probes' shared part is drawn from a generator seeded this far from the per-joint part's
+COMMON_SEED = 7919
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """What the gate found for one input: the shrinkage, and the evidence it rests on."""
+
+    alpha: float  # 0: triangulation, 1: the (definition-keeping) refiner (per joint: their mean)
+    noise_rel: float  # estimated independent 2D noise, rms per coordinate, fraction of the person's size
+    risk_change_mm2: float  # estimated change of the mean squared joint error against triangulation
+    frames: int
+    joint_alpha: tuple[float, ...] | None = None  # gate "lcb-joints": each joint's own shrinkage
+
+
+def gate_settings(gate: str) -> tuple[float, bool]:
+    """(z, per joint) of a gate name (:data:`binopose.refine_options.GATES`, not "off"): standard errors
+    of caution, and whether each joint gets its own shrinkage."""
+    return (LCB_Z if gate in ("lcb", "lcb-joints") else 0.0), gate == "lcb-joints"
+
+
+def blend(T: Tensor, kept: Tensor, alpha: float | Tensor) -> Tensor:
+    """``T + alpha * (kept - T)`` for (N, J, 3) poses; ``alpha`` a number or (J,) per joint."""
+    a = alpha[:, None].to(T) if isinstance(alpha, Tensor) else alpha
+    return T + a * (kept - T)
+
+
+def report(alpha: float | Tensor, noise_rel: float, risk: float, frames: int) -> GateReport:
+    """The :class:`GateReport` of a shrinkage (a number, or (J,) per joint)."""
+    if isinstance(alpha, Tensor):
+        return GateReport(float(alpha.mean()), noise_rel, risk, frames, tuple(alpha.tolist()))
+    return GateReport(alpha, noise_rel, risk, frames)
+
+
+def stein_terms(delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float) -> tuple[Tensor, Tensor]:
+    """Each frame's two terms of Stein's risk estimate per joint: (N, J) ``||Delta_nj||^2`` and (N, J)
+    the trace term ``D_nj`` (mean over the probe rounds), from the correction ``delta`` (N, J, 3) and the
+    probes' ``d_delta``, ``d_tri`` (P * N, J, 3; :func:`sure_shrinkage`). Joints that are not finite
+    count 0."""
+    N, J = delta.shape[:2]
+    ok = torch.isfinite(delta).all(-1)
+    okp = torch.isfinite(d_delta).all(-1) & torch.isfinite(d_tri).all(-1)
+    rounds = max(1, d_delta.shape[0] // max(1, N))
+    per = torch.where(okp[..., None], d_delta * d_tri, 0.0).sum(-1) / probe_scale**2
+    Q_n = torch.where(ok[..., None], delta, 0.0).pow(2).sum(-1)
+    return Q_n, per.view(rounds, N, J).mean(0)
+
+
+@dataclass(frozen=True)
+class SteinSums:
+    """What the shrinkage needs of the frames' Stein terms (:func:`stein_terms`), as sums over frames:
+    per joint the squared correction ``Q``, the trace term ``D`` and its square ``D2``; the square of
+    each frame's total trace term ``Dt2``; the frames and the finite joints. Sums of parts (blocks of a
+    long input) add up to the sums of the whole, so no per-frame term need be kept."""
+
+    Q: Tensor
+    D: Tensor
+    D2: Tensor
+    Dt2: float
+    frames: int
+    joints: int
+
+    @staticmethod
+    def zero(joints: int = NUM_JOINTS) -> SteinSums:
+        """No frames yet."""
+        z = torch.zeros(joints, dtype=torch.float64)
+        return SteinSums(z, z, z, 0.0, 0, 0)
+
+    @staticmethod
+    def of(Q_n: Tensor, D_n: Tensor, joints: int) -> SteinSums:
+        """From (N, J) terms (``D_n`` averaged over the probe rounds) and the finite joints among them."""
+        Q_n, D_n = Q_n.double(), D_n.double()
+        return SteinSums(
+            Q_n.sum(0), D_n.sum(0), D_n.pow(2).sum(0), float(D_n.sum(1).pow(2).sum()), len(D_n), joints
+        )
+
+    def __add__(self, o: SteinSums) -> SteinSums:
+        return SteinSums(
+            self.Q + o.Q,
+            self.D + o.D,
+            self.D2 + o.D2,
+            self.Dt2 + o.Dt2,
+            self.frames + o.frames,
+            self.joints + o.joints,
+        )
+
+    def shrinkage(self, z: float = 0.0, per_joint: bool = False) -> tuple[float | Tensor, float]:
+        """alpha in [0, 1] minimising ``alpha^2 Q + 2 alpha D``, with ``D`` taken ``z`` standard errors
+        (frames as independent samples) toward caution: one number, or (J,) with each joint's own sums
+        (``per_joint``); and the estimated risk change per joint (mm^2) over the finite joints."""
+        N = self.frames
+
+        def spread(square: Tensor | float, total: Tensor | float) -> Tensor | float:
+            if N <= 1:
+                return 0.0 * total
+            var = (square - total * total / N) / (N - 1)
+            return (var.clamp_min(0) if isinstance(var, Tensor) else max(var, 0.0)) ** 0.5 * N**0.5
+
+        if per_joint:
+            D = self.D + z * spread(self.D2, self.D)
+            alpha = torch.where(self.Q > 0, (-D / self.Q.clamp_min(1e-300)).clamp(0.0, 1.0), 0.0)
+            risk = float((alpha**2 * self.Q + 2 * alpha * self.D).sum())
+            return alpha, risk / max(1, self.joints)
+        Q, D_sum = float(self.Q.sum()), float(self.D.sum())
+        if Q <= 0:
+            return 0.0, 0.0
+        alpha = float(np.clip(-(D_sum + z * spread(self.Dt2, D_sum)) / Q, 0.0, 1.0))
+        return alpha, (alpha**2 * Q + 2 * alpha * D_sum) / max(1, self.joints)
+
+
+def sure_shrinkage(
+    delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float, z: float = 0.0
+) -> tuple[float | Tensor, float]:
+    """The shrinkage alpha in [0, 1] minimising Stein's risk estimate, and that minimum (mm^2 per joint).
+
+    Args:
+        delta: (N, J, 3) the correction against triangulation.
+        d_delta, d_tri: (P * N, J, 3) the change of the correction and of the triangulation under P
+            rounds of 2D probes of ``probe_scale`` times the noise (stacked round after round).
+        z: take the risk reduction at its one-sided lower confidence bound, ``z`` standard errors
+            below the estimate (frames as independent samples; 0: the estimate itself).
+    """
+    Q_n, D_n = stein_terms(delta, d_delta, d_tri, probe_scale)
+    return SteinSums.of(Q_n, D_n, int(torch.isfinite(delta).all(-1).sum())).shrinkage(z)
+
+
+def probe_count(frames: int) -> int:
+    """Random probes per frame: enough that a short input's estimate is not one draw (>= 256 draws)."""
+    return int(min(8, max(1, -(-256 // max(1, frames)))))
+
+
+def probe_terms(
+    refine: Callable[[Tensor, Tensor], Tensor],
+    u: Tensor,
+    P: Tensor,
+    T: Tensor,
+    kept: Tensor,
+    conf: Tensor | None,
+    noise: NoiseModel,
+    rounds: int,
+    seed: int = 0,
+) -> tuple[Tensor, Tensor]:
+    """Each frame's Stein terms (:func:`stein_terms`) from ``rounds`` rounds of random 2D probes drawn
+    from ``noise`` (:meth:`ResidualSums.noise`; its shared part from a second generator, seeded
+    ``seed`` + :data:`COMMON_SEED`); arguments as :func:`gate`."""
+    gen, gen_c = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + COMMON_SEED)
+    scale = pose_scale_px(u)
+    sd = noise.joint_var.sqrt().to(u)[None, None, :, None] * scale[:, :, None, None]
+    sd_c = noise.common_var**0.5 * scale[:, :, None, None]
+    d_delta, d_tri = [], []
+    for _ in range(rounds):
+        step = torch.randn(u.shape, generator=gen, dtype=u.dtype) * sd * PROBE_SCALE
+        if noise.common_var > 0:
+            step = step + torch.randn(len(u), 2, 1, 2, generator=gen_c, dtype=u.dtype) * sd_c * PROBE_SCALE
+        T_p = triangulate(u + step, P, conf)
+        d_tri.append(T_p - T)
+        d_delta.append((refine(u + step, T_p) - kept) - (T_p - T))
+    return stein_terms(kept - T, torch.cat(d_delta), torch.cat(d_tri), PROBE_SCALE)
