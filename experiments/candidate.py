@@ -4,13 +4,18 @@ cameras (``pose2sim_heldout.score_all``), and a column of the six ``do_no_harm``
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from do_no_harm import METRICS
 from pose2sim_data import DEFAULT_DATA, load_capture
 from pose2sim_heldout import make_refiner, score_all
+
+from binopose.io_utils import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
@@ -75,3 +80,38 @@ def load_inputs(
         )
         return p2s, None
     return p2s, table
+
+
+def arguments(
+    doc: str, name: str, argv: list[str] | None, extra: dict[str, Path] | None = None
+) -> argparse.Namespace:
+    """A candidate script's options: --json (its results), --cells (``do_no_harm.json``),
+    --reuse-pose2sim, and ``extra`` (flag -> default path)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--json", type=Path, default=RESULTS / f"{name}.json")
+    ap.add_argument("--cells", type=Path, default=RESULTS / "do_no_harm.json")
+    for flag, default in (extra or {}).items():
+        ap.add_argument(flag, type=Path, default=default)
+    ap.add_argument("--reuse-pose2sim", action="store_true", help="take the Pose2Sim scores from --json")
+    return ap.parse_args(argv)
+
+
+def judged(
+    args: argparse.Namespace, column: str, arms: dict[str, str], verdict: Callable[[dict, dict], dict]
+) -> dict:
+    """The result: the command, the Pose2Sim scores of ``arms`` and the rule's verdict (None until the
+    ``do_no_harm`` table has ``column``)."""
+    p2s, table = load_inputs(args.json, args.cells, column, arms, args.reuse_pose2sim)
+    return {
+        "command": " ".join(sys.argv),
+        "pose2sim": p2s,
+        "verdict": None if table is None else verdict(p2s, table),
+    }
+
+
+def write(args: argparse.Namespace, result: dict) -> int:
+    """Print the verdict and write the result to --json (atomically)."""
+    print(json.dumps(result["verdict"], indent=1))
+    atomic_write_json(args.json, result)
+    print(f"wrote {args.json}")
+    return 0

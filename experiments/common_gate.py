@@ -16,22 +16,20 @@ tests/test_do_no_harm.py tests/test_streaming.py``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from pathlib import Path
 
 from candidate import (
     DEFAULT_POSE2SIM_PX,
     DEFAULT_POSE2SIM_WORSE_PAIRS,
     DEFAULT_SIX_CELL_MPJPE,
     RESULTS,
+    arguments,
     cells_summary,
-    load_inputs,
+    judged,
     pose2sim_summary,
+    write,
 )
-
-from binopose.io_utils import atomic_write_json
 
 
 def verdict(p2s: dict, table: dict, stress: dict) -> dict:
@@ -57,25 +55,14 @@ def verdict(p2s: dict, table: dict, stress: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--json", type=Path, default=RESULTS / "common_gate.json")
-    ap.add_argument("--cells", type=Path, default=RESULTS / "do_no_harm.json")
-    ap.add_argument("--stress", type=Path, default=RESULTS / "stress_seed1.json")
-    ap.add_argument("--reuse-pose2sim", action="store_true", help="take the Pose2Sim scores from --json")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__, "common_gate", argv, {"--stress": RESULTS / "stress_seed1.json"})
     arms = {"default": "gate-lcb-ones", "common": "common-lcb-ones"}
-    p2s, table = load_inputs(args.json, args.cells, "common-lcb", arms, args.reuse_pose2sim)
     stress = json.loads(args.stress.read_text()) if args.stress.exists() else None
-    ready = table is not None and stress is not None
-    result = {
-        "command": " ".join(sys.argv),
-        "pose2sim": p2s,
-        "verdict": verdict(p2s, table, stress) if ready else None,
-    }
-    print(json.dumps(result["verdict"], indent=1))
-    atomic_write_json(args.json, result)
-    print(f"wrote {args.json}")
-    return 0
+
+    def judge(p2s: dict, table: dict) -> dict | None:
+        return None if stress is None else verdict(p2s, table, stress)
+
+    return write(args, judged(args, "common-lcb", arms, judge))
 
 
 if __name__ == "__main__":

@@ -14,22 +14,18 @@ benchmark cells from ``experiments/results/do_no_harm.json`` (column ``joints-lc
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 from candidate import (
     DEFAULT_POSE2SIM_PX,
     DEFAULT_POSE2SIM_WORSE_PAIRS,
     DEFAULT_SIX_CELL_MPJPE,
-    RESULTS,
+    arguments,
     cells_summary,
-    load_inputs,
+    judged,
     pose2sim_summary,
+    write,
 )
-
-from binopose.io_utils import atomic_write_json
 
 
 def verdict(p2s: dict, table: dict) -> dict:
@@ -47,22 +43,9 @@ def verdict(p2s: dict, table: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--json", type=Path, default=RESULTS / "joint_gate.json")
-    ap.add_argument("--cells", type=Path, default=RESULTS / "do_no_harm.json")
-    ap.add_argument("--reuse-pose2sim", action="store_true", help="take the Pose2Sim scores from --json")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__, "joint_gate", argv)
     arms = {"default": "gate-lcb-ones", "lcb-joints": "joints-lcb-ones"}
-    p2s, table = load_inputs(args.json, args.cells, "joints-lcb", arms, args.reuse_pose2sim)
-    result = {
-        "command": " ".join(sys.argv),
-        "pose2sim": p2s,
-        "verdict": None if table is None else verdict(p2s, table),
-    }
-    print(json.dumps(result["verdict"], indent=1))
-    atomic_write_json(args.json, result)
-    print(f"wrote {args.json}")
-    return 0
+    return write(args, judged(args, "joints-lcb", arms, verdict))
 
 
 if __name__ == "__main__":

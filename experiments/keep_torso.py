@@ -15,7 +15,6 @@ reads the six benchmark cells from ``experiments/results/do_no_harm.json`` (``to
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -26,14 +25,14 @@ from candidate import (
     DEFAULT_POSE2SIM_PX,
     DEFAULT_POSE2SIM_WORSE_PAIRS,
     DEFAULT_SIX_CELL_MPJPE,
-    RESULTS,
+    arguments,
     cells_summary,
-    load_inputs,
+    judged,
     pose2sim_summary,
+    write,
 )
 
 from binopose.geometry import project, triangulate
-from binopose.io_utils import atomic_write_json
 from binopose.offsets import apply_body_offsets, body_frames
 from binopose.refiner import RefineOptions, Refiner
 
@@ -86,28 +85,16 @@ def verdict(p2s: dict, table: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--json", type=Path, default=RESULTS / "keep_torso.json")
-    ap.add_argument("--cells", type=Path, default=RESULTS / "do_no_harm.json")
-    ap.add_argument("--reuse-pose2sim", action="store_true", help="take the Pose2Sim scores from --json")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__, "keep_torso", argv)
     arms = {"default": "gate-lcb-ones", "keep-torso": "torso-lcb-ones"}
-    p2s, table = load_inputs(args.json, args.cells, "torso-lcb", arms, args.reuse_pose2sim)
-    result = {
-        "command": " ".join(sys.argv),
-        "pose2sim": p2s,
-        "verdict": None if table is None else verdict(p2s, table),
-    }
+    result = judged(args, "torso-lcb", arms, verdict)
     result["convention"] = conv = convention()
     print(json.dumps(conv))
     if result["verdict"] is not None:
         moves = [conv[f"keep-torso/{g}"]["max_systematic_move_mm"] for g in ("off", "mean", "lcb")]
         result["verdict"]["d"] = max(moves) < 6.0
         result["verdict"]["adopted"] = all(result["verdict"][k] for k in "abcd")
-    print(json.dumps(result["verdict"], indent=1))
-    atomic_write_json(args.json, result)
-    print(f"wrote {args.json}")
-    return 0
+    return write(args, result)
 
 
 if __name__ == "__main__":

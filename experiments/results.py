@@ -366,7 +366,9 @@ def stress_table() -> str:
     from stress import markdown  # experiments/stress.py
 
     loaded = {label: json.loads(p.read_text()) for label, p in runs.items()}
-    for res in loaded.values():  # seed 1 ran before the rule was met: its "default" was the independent probes
+    for (
+        res
+    ) in loaded.values():  # seed 1 ran before the rule was met: its "default" was the independent probes
         if "default" in res["summary"]:
             res["summary"] = {"independent": res["summary"].pop("default"), **res["summary"]}
             for row in res["cells"].values():
