@@ -17,6 +17,8 @@ decide was committed before the code (git log: "Pre-registered 2026-12-03 09:14 
 joint (``gate="lcb-joints"``), the candidate of the rule of 17:43 UTC (``experiments/joint_gate.py``).
 ``common-lcb``: the lcb gate with probes that have a per-frame part all joints share
 (``gate_noise="common"``), the candidate of the rule of 18:10 UTC (``experiments/common_gate.py``).
+``split-lcb``: that gate with one shrinkage for the correction's per-frame mean over the joints and one
+for the rest (``gate="lcb-split"``), the candidate of the rule of 18:23 UTC (``experiments/split_gate.py``).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ FILES = {
     "sh_s8": (DATA / "h36m_sh_train" / "h36m_sh_stereo_train.npz", "S8"),
 }
 PROTOCOLS = ("raw", "cross-subject", "official")
-VARIANTS = ("v5", "keep", "gate", "gate-lcb", "torso-lcb", "joints-lcb", "common-lcb")
+VARIANTS = ("v5", "keep", "gate", "gate-lcb", "torso-lcb", "joints-lcb", "common-lcb", "split-lcb")
 METRICS = ("mpjpe_mm", "mpjpe_rel_mm", "pa_mpjpe_mm")
 
 
@@ -70,13 +72,14 @@ def variants(refiner: Refiner, bench, stats, bias: str) -> tuple[dict[str, np.nd
         (
             "keep",
             (
-                ("gate", 0.0, False),
-                ("gate-lcb", LCB_Z, False),
-                ("joints-lcb", LCB_Z, True),
-                ("common-lcb", LCB_Z, None),
+                ("gate", 0.0, "all", False),
+                ("gate-lcb", LCB_Z, "all", False),
+                ("joints-lcb", LCB_Z, "joints", False),
+                ("common-lcb", LCB_Z, "all", True),
+                ("split-lcb", LCB_Z, "split", True),
             ),
         ),
-        ("keep-torso", (("torso-lcb", LCB_Z, False),)),
+        ("keep-torso", (("torso-lcb", LCB_Z, "all", False),)),
     ):
         joints = kept_joints(definitions)
         kept = torch.from_numpy(keep_definitions(F.numpy(), T.numpy(), joints=joints))
@@ -87,9 +90,8 @@ def variants(refiner: Refiner, bench, stats, bias: str) -> tuple[dict[str, np.nd
 
         if definitions == "keep":
             out["keep"] = kept.numpy()
-        for name, z, per_joint in gates:  # the same seed: the same probes
-            common = per_joint is None  # None: the probes with a per-frame common part
-            poses, report = gate(probe, u, P, T, kept, z=z, per_joint=bool(per_joint), common=common)
+        for name, z, parts, common in gates:  # the same seed: the same probes
+            poses, report = gate(probe, u, P, T, kept, z=z, parts=parts, common=common)
             out[name], reports[name] = poses.numpy(), report.__dict__
     return out, reports
 
@@ -144,6 +146,7 @@ LABELS = {
     "torso-lcb": "torso kept + gate (lcb)",
     "joints-lcb": "kept + gate per joint (lcb)",
     "common-lcb": "**default**: kept + gate (lcb), common probes",
+    "split-lcb": "kept + gate (lcb) for position and shape apart, common probes",
 }
 
 

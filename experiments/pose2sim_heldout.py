@@ -57,6 +57,7 @@ VARIANTS = {
     "torso-lcb-ones": dict(definitions="keep-torso", gate="lcb", conf_evidence="ones"),
     "joints-lcb-ones": dict(definitions="keep", gate="lcb-joints", conf_evidence="ones"),
     "common-lcb-ones": dict(definitions="keep", gate="lcb", gate_noise="common", conf_evidence="ones"),
+    "split-lcb-ones": dict(definitions="keep", gate="lcb-split", conf_evidence="ones"),
     "gate-lcb-ones-independent": dict(
         definitions="keep", gate="lcb", gate_noise="independent", conf_evidence="ones"
     ),

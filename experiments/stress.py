@@ -117,6 +117,7 @@ ARMS = {
     "default": RefineOptions(),
     "independent": RefineOptions(gate_noise="independent"),
     "common": RefineOptions(gate_noise="common"),
+    "split": RefineOptions(gate="lcb-split"),
 }
 
 

@@ -18,6 +18,7 @@ from binopose.geometry import project, triangulate
 from binopose.guard import (
     LCB_Z,
     MIN_FRAMES,
+    FrameTerms,
     ResidualSums,
     RunningEvidence,
     SteinSums,
@@ -170,10 +171,9 @@ def test_a_shrinkage_per_joint_keeps_the_good_joints_and_drops_the_bad():
     z = torch.randn(n.shape, generator=gen, dtype=torch.float64) * 0.5
     dz = -z.clone()
     dz[:, 8:] = 0.0
-    Q_n, D_n = stein_terms(delta, dz, z, 0.5)
-    sums = SteinSums.of(Q_n, D_n, 3000 * 17)
+    sums = SteinSums.of(stein_terms(delta, dz, z, 0.5), 3000 * 17)
     one, risk_one = sums.shrinkage(LCB_Z)
-    per, risk_per = sums.shrinkage(LCB_Z, per_joint=True)
+    per, risk_per = sums.shrinkage(LCB_Z, "joints")
     assert 0.2 < one < 0.8
     assert (per[:8] > 0.9).all() and (per[8:] < 0.1).all()
     assert risk_per < risk_one < 0
@@ -224,15 +224,19 @@ def test_stein_sums_of_parts_equal_the_whole():
     gen = torch.Generator().manual_seed(2)
     Q_n = torch.rand(500, 17, generator=gen, dtype=torch.float64)
     D_n = torch.randn(500, 17, generator=gen, dtype=torch.float64) * 0.3 - 0.2
-    whole = SteinSums.of(Q_n, D_n, 500 * 17)
+    Qm, Dm = Q_n.sum(1) * 0.3, D_n.sum(1) * 0.5
+    t = FrameTerms(Q_n, D_n, Qm, Dm)
+    whole = SteinSums.of(t, 500 * 17)
     parts = (
         SteinSums.zero()
-        + SteinSums.of(Q_n[:123], D_n[:123], 123 * 17)
-        + SteinSums.of(Q_n[123:], D_n[123:], 377 * 17)
+        + SteinSums.of(FrameTerms(*(x[:123] for x in t)), 123 * 17)
+        + SteinSums.of(FrameTerms(*(x[123:] for x in t)), 377 * 17)
     )
-    for per_joint in (False, True):
-        a, r = whole.shrinkage(LCB_Z, per_joint)
-        b, s = parts.shrinkage(LCB_Z, per_joint)
+    for split in ("all", "joints", "split"):
+        a, r = whole.shrinkage(LCB_Z, split)
+        b, s = parts.shrinkage(LCB_Z, split)
+        if split == "split":
+            a, b = (a.position, a.shape), (b.position, b.shape)
         torch.testing.assert_close(torch.as_tensor(a), torch.as_tensor(b), rtol=0, atol=1e-12)
         assert r == pytest.approx(s, rel=1e-9)
     D = D_n.sum(1)

@@ -18,8 +18,8 @@ CONF_EVIDENCE = ("binary", "raw", "ones")
 #: input's triangulation residual (level; "input-profile": the per-joint profile as well)
 LEVEL_FROM = ("family", "input", "input-profile")
 #: the do-no-harm gate (binopose.guard): off, the risk estimate, its 90 % lower confidence bound, or
-#: that bound with a shrinkage per joint
-GATES = ("off", "mean", "lcb", "lcb-joints")
+#: that bound with a shrinkage per joint, or one for where the pose is and one for its shape
+GATES = ("off", "mean", "lcb", "lcb-joints", "lcb-split")
 #: the 2D noise the gate's probes draw: independent per joint, or with a per-frame part all joints share
 GATE_NOISE = ("independent", "common")
 CONF_THRESHOLD = 0.5

@@ -208,9 +208,9 @@ class Refiner:
         if opts.gate == "off":
             return poses, None
         judge = gate if evidence is None else evidence.gate
-        z, per_joint = gate_settings(opts.gate)
+        z, parts = gate_settings(opts.gate)
         common = opts.gate_noise == "common"
-        return judge(refined, u.double(), P.double(), T, poses, c, z=z, per_joint=per_joint, common=common)
+        return judge(refined, u.double(), P.double(), T, poses, c, z=z, parts=parts, common=common)
 
     def input_options(
         self, u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None, options: RefineOptions

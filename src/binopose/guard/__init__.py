@@ -50,8 +50,11 @@ from binopose.guard.running import MIN_FRAMES, WINDOW_FRAMES, RunningEvidence
 from binopose.guard.stein import (
     COMMON_SEED,
     LCB_Z,
+    PARTS,
     PROBE_SCALE,
+    FrameTerms,
     GateReport,
+    Split,
     SteinSums,
     blend,
     gate_settings,
@@ -64,6 +67,9 @@ from binopose.guard.stein import (
 
 __all__ = [
     "COMMON_SEED",
+    "PARTS",
+    "FrameTerms",
+    "Split",
     "INPUT_LEVEL_RANGE",
     "LCB_Z",
     "MIN_CONF",
@@ -105,7 +111,7 @@ def gate(
     conf: Tensor | None = None,
     seed: int = 0,
     z: float = 0.0,
-    per_joint: bool = False,
+    parts: str = "all",
     common: bool = False,
 ) -> tuple[Tensor, GateReport]:
     """Shrink a refiner's (definition-keeping) output toward triangulation (module docstring).
@@ -117,7 +123,9 @@ def gate(
         u: (N, 2, J, 2) px. P: (N, 2, 3, 4). T: (N, J, 3) the triangulation of ``u`` (with ``conf``).
         kept: (N, J, 3) ``refine(u)``. conf: optional (N, 2, J) confidences.
         z: standard errors of caution (:func:`sure_shrinkage`; :data:`LCB_Z` for a 90 % bound).
-        per_joint: one shrinkage per joint (the risk estimate is a sum over joints), not one for all.
+        parts: one shrinkage for all ("all"), one per joint ("joints"), or one for the correction's
+            per-frame mean over the joints and one for the rest ("split"): the risk estimate is a sum
+            over joints, and over those two orthogonal parts.
         common: probes with a per-frame part shared by all joints (:meth:`ResidualSums.noise`).
     Returns:
         (N, J, 3) ``T + alpha * (kept - T)``, and the report.
@@ -126,7 +134,7 @@ def gate(
     noise_rel = float(sums.var().mean().sqrt())
     if noise_rel <= 0 or len(u) == 0:
         return T.clone(), GateReport(0.0, noise_rel, 0.0, len(u))
-    Q_n, D_n = probe_terms(refine, u, P, T, kept, conf, sums.noise(common), probe_count(len(u)), seed)
+    terms = probe_terms(refine, u, P, T, kept, conf, sums.noise(common), probe_count(len(u)), seed)
     finite = int(torch.isfinite(kept - T).all(-1).sum())
-    alpha, risk = SteinSums.of(Q_n, D_n, finite).shrinkage(z, per_joint)
+    alpha, risk = SteinSums.of(terms, finite).shrinkage(z, parts)
     return blend(T, kept, alpha), report(alpha, noise_rel, risk, len(u))

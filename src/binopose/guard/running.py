@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from binopose.guard.noise import ResidualSums, residual_terms
-from binopose.guard.stein import GateReport, SteinSums, blend, probe_count, probe_terms, report
+from binopose.guard.stein import FrameTerms, GateReport, SteinSums, blend, probe_count, probe_terms, report
 from binopose.offsets import KEEP_PRIOR_FRAMES, body_corrections, remove_body_offset
 
 #: frames of evidence a running input (binopose live) keeps, and how many it needs before it corrects
@@ -79,7 +79,7 @@ class RunningEvidence:
         kept: Tensor,
         conf: Tensor | None = None,
         z: float = 0.0,
-        per_joint: bool = False,
+        parts: str = "all",
         common: bool = False,
     ) -> tuple[Tensor, GateReport]:
         """:func:`gate` of the new frames, with the noise level and the shrinkage from the window."""
@@ -91,13 +91,14 @@ class RunningEvidence:
             return T.clone(), GateReport(0.0, noise_rel, 0.0, len(self._res))
         rounds = probe_count(len(self._terms) + len(u))
         seed = self.seed + self._calls
-        Q_n, D_n = probe_terms(refine, u, P, T, kept, conf, sums.noise(common), rounds, seed)
+        t = probe_terms(refine, u, P, T, kept, conf, sums.noise(common), rounds, seed)
         self._calls += 1
         joints = torch.isfinite(kept - T).all(-1).sum(-1)
-        self._push(self._terms, zip(Q_n, D_n, joints.tolist()))
+        self._push(self._terms, zip(zip(*t), joints.tolist()))
         n = len(self._terms)
         if n < self.min_frames:
             return T.clone(), GateReport(0.0, noise_rel, 0.0, n)
-        Q, D, J = zip(*self._terms)
-        alpha, risk = SteinSums.of(torch.stack(Q), torch.stack(D), sum(J)).shrinkage(z, per_joint)
+        frames, J = zip(*self._terms)
+        window = FrameTerms(*(torch.stack(x) for x in zip(*frames)))
+        alpha, risk = SteinSums.of(window, sum(J)).shrinkage(z, parts)
         return blend(T, kept, alpha), report(alpha, noise_rel, risk, n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -32,47 +33,95 @@ class GateReport:
     risk_change_mm2: float  # estimated change of the mean squared joint error against triangulation
     frames: int
     joint_alpha: tuple[float, ...] | None = None  # gate "lcb-joints": each joint's own shrinkage
+    part_alpha: tuple[float, float] | None = None  # gate "lcb-split": (position, shape)
 
 
-def gate_settings(gate: str) -> tuple[float, bool]:
-    """(z, per joint) of a gate name (:data:`binopose.refine_options.GATES`, not "off"): standard errors
-    of caution, and whether each joint gets its own shrinkage."""
-    return (LCB_Z if gate in ("lcb", "lcb-joints") else 0.0), gate == "lcb-joints"
+#: how the gate's shrinkage is split: one for all, one per joint, or one for where the pose is (the
+#: correction's per-frame mean over the joints) and one for its shape (the rest)
+PARTS = ("all", "joints", "split")
 
 
-def blend(T: Tensor, kept: Tensor, alpha: float | Tensor) -> Tensor:
-    """``T + alpha * (kept - T)`` for (N, J, 3) poses; ``alpha`` a number or (J,) per joint."""
+@dataclass(frozen=True)
+class Split:
+    """The shrinkage of gate "lcb-split": of the correction's per-frame mean over the joints, and of
+    the rest."""
+
+    position: float
+    shape: float
+
+
+def gate_settings(gate: str) -> tuple[float, str]:
+    """(z, parts) of a gate name (:data:`binopose.refine_options.GATES`, not "off"): standard errors of
+    caution, and how the shrinkage is split (:data:`PARTS`)."""
+    z = LCB_Z if gate in ("lcb", "lcb-joints", "lcb-split") else 0.0
+    return z, {"lcb-joints": "joints", "lcb-split": "split"}.get(gate, "all")
+
+
+def _finite_mean(x: Tensor) -> Tensor:
+    """(..., J, 3) -> (..., 1, 3): the mean over the finite joints (0 where none is)."""
+    ok = torch.isfinite(x).all(-1, keepdim=True)
+    return torch.where(ok, x, 0.0).sum(-2, keepdim=True) / ok.sum(-2, keepdim=True).clamp_min(1)
+
+
+def blend(T: Tensor, kept: Tensor, alpha: float | Tensor | Split) -> Tensor:
+    """``T + alpha * (kept - T)`` for (N, J, 3) poses; ``alpha`` a number, (J,) per joint, or a
+    :class:`Split` (the correction's per-frame mean over the joints and the rest shrunk apart)."""
+    if isinstance(alpha, Split):
+        delta = kept - T
+        m = _finite_mean(delta)
+        return T + alpha.position * m + alpha.shape * (delta - m)
     a = alpha[:, None].to(T) if isinstance(alpha, Tensor) else alpha
     return T + a * (kept - T)
 
 
-def report(alpha: float | Tensor, noise_rel: float, risk: float, frames: int) -> GateReport:
-    """The :class:`GateReport` of a shrinkage (a number, or (J,) per joint)."""
+def report(alpha: float | Tensor | Split, noise_rel: float, risk: float, frames: int) -> GateReport:
+    """The :class:`GateReport` of a shrinkage (a number, (J,) per joint, or a :class:`Split`)."""
+    if isinstance(alpha, Split):
+        mean = (alpha.position + alpha.shape) / 2
+        return GateReport(mean, noise_rel, risk, frames, part_alpha=(alpha.position, alpha.shape))
     if isinstance(alpha, Tensor):
         return GateReport(float(alpha.mean()), noise_rel, risk, frames, tuple(alpha.tolist()))
     return GateReport(alpha, noise_rel, risk, frames)
 
 
-def stein_terms(delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float) -> tuple[Tensor, Tensor]:
-    """Each frame's two terms of Stein's risk estimate per joint: (N, J) ``||Delta_nj||^2`` and (N, J)
-    the trace term ``D_nj`` (mean over the probe rounds), from the correction ``delta`` (N, J, 3) and the
-    probes' ``d_delta``, ``d_tri`` (P * N, J, 3; :func:`sure_shrinkage`). Joints that are not finite
-    count 0."""
+class FrameTerms(NamedTuple):
+    """Each frame's terms of Stein's risk estimate (:func:`stein_terms`): per joint (N, J) the squared
+    correction ``Q`` and the trace term ``D``; and (N,) the same of the correction's per-frame mean over
+    the joints, ``Qm`` and ``Dm`` (its share of the sums over joints: the rest is the pose's shape)."""
+
+    Q: Tensor
+    D: Tensor
+    Qm: Tensor
+    Dm: Tensor
+
+
+def stein_terms(delta: Tensor, d_delta: Tensor, d_tri: Tensor, probe_scale: float) -> FrameTerms:
+    """Each frame's terms of Stein's risk estimate (:class:`FrameTerms`; D averaged over the probe
+    rounds), from the correction ``delta`` (N, J, 3) and the probes' ``d_delta``, ``d_tri``
+    (P * N, J, 3; :func:`sure_shrinkage`). Joints that are not finite count 0. With k finite joints,
+    ``sum_j <a_j, b_j> = k <mean a, mean b> + sum_j <a_j - mean a, b_j - mean b>``: the position and
+    shape parts add up to the whole."""
     N, J = delta.shape[:2]
     ok = torch.isfinite(delta).all(-1)
     okp = torch.isfinite(d_delta).all(-1) & torch.isfinite(d_tri).all(-1)
     rounds = max(1, d_delta.shape[0] // max(1, N))
-    per = torch.where(okp[..., None], d_delta * d_tri, 0.0).sum(-1) / probe_scale**2
-    Q_n = torch.where(ok[..., None], delta, 0.0).pow(2).sum(-1)
-    return Q_n, per.view(rounds, N, J).mean(0)
+    a, b = torch.where(okp[..., None], d_delta, 0.0), torch.where(okp[..., None], d_tri, 0.0)
+    per = (a * b).sum(-1) / probe_scale**2
+    k = okp.sum(-1).clamp_min(1)
+    per_m = (a.sum(-2) * b.sum(-2)).sum(-1) / k / probe_scale**2  # k <mean a, mean b>
+    d = torch.where(ok[..., None], delta, 0.0)
+    Q_m = d.sum(-2).pow(2).sum(-1) / ok.sum(-1).clamp_min(1)
+    return FrameTerms(d.pow(2).sum(-1), per.view(rounds, N, J).mean(0), Q_m, per_m.view(rounds, N).mean(0))
 
 
 @dataclass(frozen=True)
 class SteinSums:
     """What the shrinkage needs of the frames' Stein terms (:func:`stein_terms`), as sums over frames:
     per joint the squared correction ``Q``, the trace term ``D`` and its square ``D2``; the square of
-    each frame's total trace term ``Dt2``; the frames and the finite joints. Sums of parts (blocks of a
-    long input) add up to the sums of the whole, so no per-frame term need be kept."""
+    each frame's total trace term ``Dt2``; of the position part (:class:`FrameTerms`) ``Qm``, ``Dm``,
+    ``Dm2`` and of the shape part's trace term the square ``Ds2``; the frames and the finite joints.
+    Sums of parts (blocks of a long input) add up to the sums of the whole, so no per-frame term need
+    be kept."""
 
     Q: Tensor
     D: Tensor
@@ -80,6 +129,10 @@ class SteinSums:
     Dt2: float
     frames: int
     joints: int
+    Qm: float = 0.0
+    Dm: float = 0.0
+    Dm2: float = 0.0
+    Ds2: float = 0.0
 
     @staticmethod
     def zero(joints: int = NUM_JOINTS) -> SteinSums:
@@ -88,11 +141,21 @@ class SteinSums:
         return SteinSums(z, z, z, 0.0, 0, 0)
 
     @staticmethod
-    def of(Q_n: Tensor, D_n: Tensor, joints: int) -> SteinSums:
-        """From (N, J) terms (``D_n`` averaged over the probe rounds) and the finite joints among them."""
-        Q_n, D_n = Q_n.double(), D_n.double()
+    def of(t: FrameTerms, joints: int) -> SteinSums:
+        """From one or more frames' :class:`FrameTerms` and the finite joints among them."""
+        Q_n, D_n, Qm, Dm = (x.double() for x in t)
+        total = D_n.sum(1)
         return SteinSums(
-            Q_n.sum(0), D_n.sum(0), D_n.pow(2).sum(0), float(D_n.sum(1).pow(2).sum()), len(D_n), joints
+            Q_n.sum(0),
+            D_n.sum(0),
+            D_n.pow(2).sum(0),
+            float(total.pow(2).sum()),
+            len(D_n),
+            joints,
+            float(Qm.sum()),
+            float(Dm.sum()),
+            float(Dm.pow(2).sum()),
+            float((total - Dm).pow(2).sum()),
         )
 
     def __add__(self, o: SteinSums) -> SteinSums:
@@ -103,21 +166,35 @@ class SteinSums:
             self.Dt2 + o.Dt2,
             self.frames + o.frames,
             self.joints + o.joints,
+            self.Qm + o.Qm,
+            self.Dm + o.Dm,
+            self.Dm2 + o.Dm2,
+            self.Ds2 + o.Ds2,
         )
 
-    def shrinkage(self, z: float = 0.0, per_joint: bool = False) -> tuple[float | Tensor, float]:
-        """alpha in [0, 1] minimising ``alpha^2 Q + 2 alpha D``, with ``D`` taken ``z`` standard errors
-        (frames as independent samples) toward caution: one number, or (J,) with each joint's own sums
-        (``per_joint``); and the estimated risk change per joint (mm^2) over the finite joints."""
+    def _spread(self, square: Tensor | float, total: Tensor | float) -> Tensor | float:
+        """sd of the frames' terms times sqrt(N): the standard error of their sum."""
         N = self.frames
+        if N <= 1:
+            return 0.0 * total
+        var = (square - total * total / N) / (N - 1)
+        return (var.clamp_min(0) if isinstance(var, Tensor) else max(var, 0.0)) ** 0.5 * N**0.5
 
-        def spread(square: Tensor | float, total: Tensor | float) -> Tensor | float:
-            if N <= 1:
-                return 0.0 * total
-            var = (square - total * total / N) / (N - 1)
-            return (var.clamp_min(0) if isinstance(var, Tensor) else max(var, 0.0)) ** 0.5 * N**0.5
+    def _one(self, Q: float, D: float, square: float, z: float) -> float:
+        return 0.0 if Q <= 0 else float(np.clip(-(D + z * self._spread(square, D)) / Q, 0.0, 1.0))
 
-        if per_joint:
+    def shrinkage(self, z: float = 0.0, parts: str = "all") -> tuple[float | Tensor | Split, float]:
+        """alpha in [0, 1] minimising ``alpha^2 Q + 2 alpha D``, with ``D`` taken ``z`` standard errors
+        (frames as independent samples) toward caution: one number (``parts`` "all"), (J,) with each
+        joint's own sums ("joints"), or a :class:`Split` ("split"); and the estimated risk change per
+        joint (mm^2) over the finite joints."""
+        spread = self._spread
+        if parts == "split":
+            Qs, Ds = float(self.Q.sum()) - self.Qm, float(self.D.sum()) - self.Dm
+            a = Split(self._one(self.Qm, self.Dm, self.Dm2, z), self._one(Qs, Ds, self.Ds2, z))
+            risk = a.position**2 * self.Qm + 2 * a.position * self.Dm + a.shape**2 * Qs + 2 * a.shape * Ds
+            return a, risk / max(1, self.joints)
+        if parts == "joints":
             D = self.D + z * spread(self.D2, self.D)
             alpha = torch.where(self.Q > 0, (-D / self.Q.clamp_min(1e-300)).clamp(0.0, 1.0), 0.0)
             risk = float((alpha**2 * self.Q + 2 * alpha * self.D).sum())
@@ -125,7 +202,7 @@ class SteinSums:
         Q, D_sum = float(self.Q.sum()), float(self.D.sum())
         if Q <= 0:
             return 0.0, 0.0
-        alpha = float(np.clip(-(D_sum + z * spread(self.Dt2, D_sum)) / Q, 0.0, 1.0))
+        alpha = self._one(Q, D_sum, self.Dt2, z)
         return alpha, (alpha**2 * Q + 2 * alpha * D_sum) / max(1, self.joints)
 
 
@@ -141,8 +218,8 @@ def sure_shrinkage(
         z: take the risk reduction at its one-sided lower confidence bound, ``z`` standard errors
             below the estimate (frames as independent samples; 0: the estimate itself).
     """
-    Q_n, D_n = stein_terms(delta, d_delta, d_tri, probe_scale)
-    return SteinSums.of(Q_n, D_n, int(torch.isfinite(delta).all(-1).sum())).shrinkage(z)
+    terms = stein_terms(delta, d_delta, d_tri, probe_scale)
+    return SteinSums.of(terms, int(torch.isfinite(delta).all(-1).sum())).shrinkage(z)
 
 
 def probe_count(frames: int) -> int:
@@ -160,7 +237,7 @@ def probe_terms(
     noise: NoiseModel,
     rounds: int,
     seed: int = 0,
-) -> tuple[Tensor, Tensor]:
+) -> FrameTerms:
     """Each frame's Stein terms (:func:`stein_terms`) from ``rounds`` rounds of random 2D probes drawn
     from ``noise`` (:meth:`ResidualSums.noise`; its shared part from a second generator, seeded
     ``seed`` + :data:`COMMON_SEED`); arguments as :func:`gate`."""

@@ -36,9 +36,11 @@ from binopose.geometry import triangulate
 from binopose.guard import (
     COMMON_SEED,
     PROBE_SCALE,
+    FrameTerms,
     GateReport,
     NoiseModel,
     ResidualSums,
+    Split,
     SteinSums,
     blend,
     gate_settings,
@@ -155,7 +157,7 @@ class GatedRefinement:
         self.keep = self.joints is not None
         self.report: GateReport | None = None
         self.s = np.zeros((17, 3))  # the definitions' part
-        self.alpha: float | Tensor | None = None  # None: no gate; (J,) with a shrinkage per joint
+        self.alpha: float | Tensor | Split | None = None  # None: no gate; (J,) per joint; or position/shape
         self.tri_only = False  # the gate found no evidence: the triangulation itself
         self.spills: list[_Spill] = []
 
@@ -260,7 +262,7 @@ class GatedRefinement:
                     )
                 yield r, c, P.double(), ud + step
 
-    def _alpha(self, n: int, noise: NoiseModel, sF: _Spill, sT: _Spill) -> float | Tensor:
+    def _alpha(self, n: int, noise: NoiseModel, sF: _Spill, sT: _Spill) -> float | Tensor | Split:
         rounds = probe_count(n)
         sP = _Spill(self.spill_dir)
         try:
@@ -286,7 +288,8 @@ class GatedRefinement:
         sP.rewind()
         rounds = probe_count(n)
         sums = SteinSums.zero()
-        D_n, Q_n, joints, at = [], [], 0, -1
+        per_round: list[FrameTerms] = []
+        joints, at = 0, -1
         for r, c, P, up in self._probes(n, noise):
             if r != at:  # a new round reads the unprobed rows again
                 sF.rewind()
@@ -297,15 +300,17 @@ class GatedRefinement:
             kept = self._kept(sF.read(m), T.numpy(), self.s)
             kept_p = self._kept(sP.read(m), T_p.numpy(), s_p[r])
             d_tri, delta = T_p - T, kept - T
-            q, d = stein_terms(delta, (kept_p - kept) - d_tri, d_tri, PROBE_SCALE)
+            t = stein_terms(delta, (kept_p - kept) - d_tri, d_tri, PROBE_SCALE)
             finite = int(torch.isfinite(delta).all(-1).sum()) if r == 0 else 0
             if rounds == 1:
-                sums = sums + SteinSums.of(q, d, finite)
+                sums = sums + SteinSums.of(t, finite)
                 continue
-            D_n.append(d)
-            if r == 0:
-                Q_n.append(q)
-                joints += finite
+            per_round.append(t)
+            joints += finite
         if rounds == 1:
             return sums
-        return SteinSums.of(torch.cat(Q_n), torch.cat(D_n).view(rounds, n, -1).mean(0), joints)
+        first = per_round[: len(per_round) // rounds]  # round 0's blocks: the squared corrections
+        Q, Qm = torch.cat([t.Q for t in first]), torch.cat([t.Qm for t in first])
+        D = torch.cat([t.D for t in per_round]).view(rounds, n, -1).mean(0)
+        Dm = torch.cat([t.Dm for t in per_round]).view(rounds, n).mean(0)
+        return SteinSums.of(FrameTerms(Q, D, Qm, Dm), joints)
