@@ -22,6 +22,7 @@ from binopose.guard import (
     ResidualSums,
     RunningEvidence,
     SteinSums,
+    blend,
     independent_noise_var,
     residual_terms,
     stein_terms,
@@ -218,6 +219,27 @@ def test_a_per_frame_offset_of_the_whole_pose_is_not_made_worse(shipped):
     assert (old > tri + 2.0).all()  # what the shared part of the probes fixed
 
 
+def test_position_and_shape_are_shrunk_apart():
+    """The toy with a correction that removes the shape's noise exactly but moves the whole pose by a
+    random amount in each frame: one shrinkage keeps part of the move; "split" keeps none of it (alpha
+    ~0 for the per-frame mean over the joints) and all of the shape (~1), at a lower true risk; and the
+    two parts' terms add up to the joints' terms."""
+    gen = torch.Generator().manual_seed(4)
+    n = torch.randn(3000, 17, 3, generator=gen, dtype=torch.float64)
+    shape = n - n.mean(1, keepdim=True)
+    delta = -shape + torch.randn(3000, 1, 3, generator=gen, dtype=torch.float64) * 0.5
+    z = torch.randn(n.shape, generator=gen, dtype=torch.float64) * 0.5
+    t = stein_terms(delta, -(z - z.mean(1, keepdim=True)), z, 0.5)
+    torch.testing.assert_close(t.Qm, 17 * delta.mean(1).pow(2).sum(-1))
+    sums = SteinSums.of(t, 3000 * 17)
+    one, _ = sums.shrinkage(LCB_Z)
+    split, _ = sums.shrinkage(LCB_Z, "split")
+    assert split.position < 0.1 and split.shape > 0.9 and 0.1 < one < 0.95
+    T, kept = n, n + delta
+    risk = lambda X: float(X.pow(2).sum())  # noqa: E731  (the truth is 0)
+    assert risk(blend(T, kept, split)) < risk(blend(T, kept, one)) < risk(T)
+
+
 def test_stein_sums_of_parts_equal_the_whole():
     """Blocks of a long input add up (the chunked gate keeps no per-frame terms), and one shrinkage for
     all joints is the lower bound of the frames' summed trace terms (their spread over frames)."""
@@ -281,6 +303,7 @@ def test_coverage_counts_given_up_joints():
         ("keep-torso", "lcb", "independent"),
         ("keep", "lcb-joints", "independent"),
         ("keep", "lcb", "common"),
+        ("keep", "lcb-split", "common"),
     ],
 )
 def test_running_evidence_in_one_call_equals_the_offline_refinement(shipped, definitions, gate, noise):

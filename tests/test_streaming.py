@@ -62,6 +62,7 @@ def _keypoints(n: int = 203, seed: int = 0) -> Keypoints2D:
         (True, {"definitions": "keep-torso"}),
         (True, {"gate": "lcb-joints"}),
         (True, {"gate_noise": "common"}),
+        (True, {"gate": "lcb-split"}),
         (True, {"gate": "off", "definitions": "model"}),
     ],
 )

@@ -70,7 +70,8 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
         choices=GATES,
         help="how far the network's correction is taken: shrunk toward triangulation by the input's own "
         "evidence (lcb: only as far as that evidence is significant; mean: as far as it estimates; off: "
-        "all of it; lcb-joints: lcb per joint, tried and not the default). Default %(default)s; docs/RESULTS.md, "
+        "all of it; lcb-joints: lcb per joint, lcb-split: lcb for the pose's position and shape apart, both "
+        "tried and not the default). Default %(default)s; docs/RESULTS.md, "
         "'Do no harm'",
     )
     g.add_argument(
