@@ -87,14 +87,7 @@ def test_chunked_cli_commands_limit_the_heap(tmp_path, monkeypatch, capsys):
     save_rig(rig, tmp_path / "rig.toml", units="mm")
     uv = np.random.default_rng(0).normal([640, 360], 50, (5, 2, 17, 2))
     save_keypoints_2d(tmp_path / "kp.npz", Keypoints2D(uv, np.ones(uv.shape[:-1])))
-    argv = [
-        "refine",
-        str(tmp_path / "kp.npz"),
-        "--rig",
-        str(tmp_path / "rig.toml"),
-        "--method",
-        "triangulate",
-    ]
+    argv = ["refine", str(tmp_path / "kp.npz"), "--rig", str(tmp_path / "rig.toml"), "--method", "triangulate"]
     assert main([*argv, "--out", str(tmp_path / "p.npz")]) == 0, capsys.readouterr().err
     assert len(calls) == 1
     bench = write_tiny_bench(tmp_path / "t_stereo_test.npz", K)
