@@ -18,7 +18,7 @@ from binopose.io import Keypoints2D, load_poses, save_keypoints_2d
 from binopose.stream.keypoints import keypoint_chunks
 from binopose.stream.lift import lift_chunks
 from binopose.stream.scale import RunningBoneMedian
-from binopose.video.pipeline import LiftConfig, bone_lengths, check_person_scale
+from binopose.video.pipeline import LiftConfig, bone_lengths, check_person_scale, lift
 
 K = np.array([[1000.0, 0.0, 640.0], [0.0, 1000.0, 360.0], [0.0, 0.0, 1.0]])
 
@@ -170,3 +170,45 @@ def test_running_bone_median_matches_the_median():
         run.add(part)
     exact = float(bone_lengths(X).median())
     assert run.median() == pytest.approx(exact, rel=0.012)
+
+
+def _views(
+    tmp_path, frames: int, offset_px: float, noise_px: float, chunked: bool
+) -> tuple[list[str], object]:
+    """A walking-in-place person before a 120 mm pair; the right view's keypoints moved by a constant
+    ``offset_px`` across the epipolar lines (vertical: a calibration error) plus noise; lifted whole or
+    a few frames a chunk. The warnings said, and the disagreement recorded."""
+    rng = np.random.default_rng(1)
+    X = torch.as_tensor(TEMPLATE + [0, 0, 3000])[None] + torch.as_tensor(rng.normal(0, 30, (frames, 17, 3)))
+    rig = StereoRig(Camera("a", (1280, 720), K), Camera("b", (1280, 720), K, t=[-120.0, 0, 0]))
+    uv = project(X, rig.projection_matrices(torch.float64)).numpy() + rng.normal(
+        0, noise_px, (frames, 2, 17, 2)
+    )
+    uv[:, 1, :, 1] += offset_px
+    kp = Keypoints2D(uv, np.ones(uv.shape[:-1]))
+    cfg = LiftConfig(refine=False, lr_fix=False)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        if chunked:
+            save_keypoints_2d(tmp_path / "kp.npz", kp)
+            counts: dict = {}
+            list(
+                lift_chunks(
+                    keypoint_chunks(tmp_path / "kp.npz", chunk=7)[1], rig, cfg, None, True, None, counts
+                )
+            )
+            px = counts["view_disagreement_px"]
+        else:
+            px = lift(kp, rig, cfg, None, ideal=True)[1]["view_disagreement_px"]
+    return [str(x.message) for x in w if issubclass(x.category, BinoposeWarning)], px
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_constant_disagreement_of_the_views_is_said(tmp_path, chunked):
+    """A 10 px calibration error in every frame is said once, with its size; 2 px of noise alone is not,
+    nor is the error in a clip too short to judge."""
+    said, px = _views(tmp_path, 60, 10.0, 1.0, chunked)
+    assert len(said) == 1 and "calibration" in said[0] and max(px) > 4.0, (said, px)
+    said, px = _views(tmp_path, 60, 0.0, 2.0, chunked)
+    assert said == [] and max(px) < 1.0, px
+    assert _views(tmp_path, 10, 10.0, 1.0, chunked)[0] == []

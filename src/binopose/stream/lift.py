@@ -34,6 +34,7 @@ from binopose.video.pipeline import (
     reprojection_uncertainty,
     undistort,
 )
+from binopose.video.view_check import ViewDisagreement
 
 
 @dataclass
@@ -119,10 +120,11 @@ def lift_chunks(
         gated = GatedRefinement(refiner, rows, spill_dir=spill_dir)
         refined = _Rows(gated.poses())
         refined.fill()  # every pass over the input done before this one starts
-    meta, scale = lift_meta(cfg, rig), RunningBoneMedian()
-    for c, uv, _, swap, X, ok in solved():
+    meta, scale, views = lift_meta(cfg, rig), RunningBoneMedian(), ViewDisagreement()
+    for c, uv, conf, swap, X, ok in solved():
         counts["lr_swapped_frames"] += int(swap.sum())
         scale.add(X)
+        views.add(uv, X, P, conf)
         unc = reprojection_uncertainty(X, uv, P, fx)
         m = int(ok.sum()) if cfg.refine else 0
         if m:
@@ -134,6 +136,7 @@ def lift_chunks(
     if gated is not None and gated.report is not None:
         counts["gate"] = asdict(gated.report)
     scale.check()  # the whole recording's people, judged once (not the first chunk's)
+    counts["view_disagreement_px"] = views.check()  # the whole recording's views, judged once
 
 
 def _solved(

@@ -34,6 +34,7 @@ from binopose.video.detect import Detector
 from binopose.video.left_right import fix_left_right
 from binopose.video.media import open_media
 from binopose.video.pair_detection import check_distinct, check_sizes, detect_pair
+from binopose.video.view_check import ViewDisagreement
 
 if TYPE_CHECKING:
     from binopose.refiner import Refiner
@@ -171,10 +172,13 @@ def lift(
         uv, conf, swapped = fix_left_right(uv, conf, P)
     X = triangulate(uv, P, conf)
     check_person_scale(X)
+    views = ViewDisagreement()
+    views.add(uv, X, P, conf)
     unc = reprojection_uncertainty(X, uv, P, float(rig.left.K[0, 0]))
     info = {
         "frames": len(uv),
         "lr_swapped_frames": int(swapped.sum()),
+        "view_disagreement_px": views.check(),
         "triangulate_s": time.perf_counter() - t0,
         "refined": False,
         "uncertainty": "reprojection residual x depth / focal length",
