@@ -363,6 +363,8 @@ def stress_table() -> str:
         "seed 0 (seen)": ("stress.json", {}),
         "seed 1 (fresh, rule of 18:10)": ("stress_seed1.json", {"default": "independent"}),
         "seed 2 (fresh, rule of 18:23)": ("stress_seed2.json", {"default": "common"}),
+        "seed 3": ("stress_seed3.json", {"default": "common"}),
+        "seed 4": ("stress_seed4.json", {"default": "common"}),
     }
     if not all((OUT / f).exists() for f, _ in runs.values()):
         return "(experiments/results/stress*.json not found: run experiments/stress.py)"
