@@ -361,3 +361,32 @@ def test_default_bias_depends_on_method_and_protocol(tmp_path, capsys, method, p
     argv = ["eval", str(data), "--method", method, "--protocol", protocol, "--json", str(out_json)]
     assert _run(argv, capsys)[0] == 0
     assert json.loads(out_json.read_text())["bias"] == bias
+
+
+@pytest.mark.parametrize("protocol", ["raw", "official", "cross-subject"])
+def test_subjects_scores_only_their_frames(tmp_path, capsys, protocol):
+    """--subjects S2 scores S2's 18 frames and nothing else, with the protocol's fit as in the whole run
+    (cross-subject: on S1): a per-frame method gives exactly the whole run's S2 row; the library path
+    (binopose.evaluate.evaluate) agrees and leaves the other frames unpredicted; an unknown subject is
+    one line and exit 2."""
+    from binopose.data.benchmark import load_benchmark
+    from binopose.evaluate import default_bias, evaluate, triangulation_method
+
+    data = _write(tmp_path, make_benchmark(noise_px=2.0, bias_px=1.5))
+    full, part = tmp_path / "full.json", tmp_path / "part.json"
+    argv = ["eval", str(data), "--method", "triangulate", "--protocol", protocol]
+    assert _run([*argv, "--json", str(full)], capsys)[0] == 0
+    code, _, err = _run([*argv, "--subjects", "S2", "--json", str(part)], capsys)
+    assert code == 0, err
+    a, b = json.loads(full.read_text()), json.loads(part.read_text())
+    assert b["frames"] == 18 and list(b["per_subject"]) == ["S2"] and b["subjects"] == ["S2"]
+    assert sum(b["counts"]["per_action"].values()) == 18
+    for key in ("mpjpe_mm", "mpjpe_rel_mm", "pa_mpjpe_mm"):
+        assert b[key] == pytest.approx(a["per_subject"]["S2"][key], abs=1e-9), key
+    bench = load_benchmark(data)
+    method = triangulation_method(default_bias("triangulate", protocol))
+    result, pred = evaluate(bench, method, protocol, subjects=("S2",))
+    assert result["mpjpe_mm"] == pytest.approx(b["mpjpe_mm"], abs=1e-9)
+    assert np.isnan(pred[bench.subject == "S1"]).all() and np.isfinite(pred[bench.subject == "S2"]).all()
+    code, _, err = _run([*argv, "--subjects", "S9"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "no subject S9" in err, err

@@ -329,15 +329,28 @@ def with_calibrated_bias(method: Method, iterations: int = 3) -> Method:
 
 
 def evaluate(
-    bench: StereoBenchmark, method: Method, protocol: str, name: str = "method"
+    bench: StereoBenchmark,
+    method: Method,
+    protocol: str,
+    name: str = "method",
+    subjects: tuple[str, ...] | None = None,
 ) -> tuple[dict, np.ndarray]:
     """Run ``method`` on every fold of ``protocol`` and score it against the file's 3D ground truth.
 
+    ``subjects``: score only these subjects' frames (the protocol still fits on the frames it allows:
+    under cross-subject, the other subjects' frames, all of them). The labels choose what is scored,
+    never a method's input.
+
     Returns the metrics dict (see :func:`binopose.metrics.pose_metrics`, plus ``method``, ``protocol``,
-    ``counts``, ``reprojection_px``, ``input_2d_px``, ``folds``) and the (N, J, 3) predictions in file order."""
+    ``counts``, ``reprojection_px``, ``input_2d_px``, ``folds``) and the (N, J, 3) predictions in file
+    order (NaN in frames not scored)."""
     if bench.kp3d_gt is None:
         raise BinoposeError(f"benchmark file {bench.path} has no 'kp3d_gt': nothing to evaluate against")
-    folds = protocol_folds(bench, protocol)
+    folds = scored_folds(protocol_folds(bench, protocol), bench.subject, subjects, bench.path)
+    scored = np.sort(np.concatenate([f.test_index for f in folds]))
+    pred_all = np.full((len(bench),) + bench.kp3d_gt.shape[1:], np.nan)
+    bench = _scored(bench, scored)
+    folds = [replace(f, test_index=np.searchsorted(scored, f.test_index)) for f in folds]
     pred = np.full((len(bench),) + bench.kp3d_gt.shape[1:], np.nan)
     for fold in folds:
         test = bench.subset(fold.test_index)
@@ -345,6 +358,7 @@ def evaluate(
         if out.shape != (len(fold.test_index),) + bench.kp3d_gt.shape[1:]:
             raise RuntimeError(f"method returned shape {out.shape} for {len(fold.test_index)} frames")
         pred[fold.test_index] = out
+    pred_all[scored] = pred
     result = {"method": name, "protocol": protocol, "file": bench.path}
     result.update(pose_metrics(pred, bench.kp3d_gt, bench.subject, bench.action))
     if result["coverage"] < 1:  # also score every missing joint as raw triangulation would place it
@@ -367,4 +381,24 @@ def evaluate(
     result["folds"] = [
         {"name": f.name, "frames": len(f.test_index), "stats": f.stats and f.stats.source} for f in folds
     ]
-    return result, pred
+    if subjects is not None:
+        result["subjects"] = list(subjects)
+    return result, pred_all
+
+
+def scored_folds(folds: list, labels: np.ndarray, subjects: tuple[str, ...] | None, path: object) -> list:
+    """``folds`` with their test frames cut to ``subjects`` (None: all), the emptied folds dropped; a
+    subject the file does not have is refused."""
+    if subjects is None:
+        return folds
+    missing = sorted(set(subjects) - set(labels.tolist()))
+    if missing:
+        raise BinoposeError(f"benchmark file {path} has no subject {', '.join(missing)} (--subjects)")
+    keep = np.isin(labels, list(subjects))
+    cut = [replace(f, test_index=f.test_index[keep[f.test_index]]) for f in folds]
+    return [f for f in cut if len(f.test_index)]
+
+
+def _scored(bench: StereoBenchmark, rows: np.ndarray) -> StereoBenchmark:
+    """The benchmark's scored rows in file order (the whole benchmark when every row is scored)."""
+    return bench if len(rows) == len(bench) else bench.subset(rows)

@@ -75,6 +75,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="add joint-definition offsets (body frame) fitted on the frames the protocol allows (cross-subject only)",
     )
+    p.add_argument(
+        "--subjects",
+        metavar="S",
+        nargs="+",
+        help="score only these subjects' frames (a held-out subject of a development file); the protocol "
+        "still fits on the frames it allows (cross-subject: the other subjects')",
+    )
     p.add_argument("--json", metavar="OUT.json", help="write all metrics to this JSON file")
 
 
@@ -93,6 +100,7 @@ def _run(args: argparse.Namespace, active: bool) -> int:
     if args.bias is None:
         args.bias = default_bias(args.method, args.protocol)
     inner_bias = "none" if args.bias == "calibrated" else args.bias
+    subjects = None if args.subjects is None else tuple(args.subjects)
     if args.method == "dualdiff":
         from binopose.refiner import Refiner
 
@@ -109,10 +117,10 @@ def _run(args: argparse.Namespace, active: bool) -> int:
             raise BinoposeError("--body-offsets is only allowed under --protocol cross-subject")
         method = with_body_offsets(method)
     if active:  # under torchrun: the whole file in every rank, the refiner's network passes shared
-        result, _ = evaluate(load_benchmark(args.data), method, args.protocol, name=args.method)
+        result, _ = evaluate(load_benchmark(args.data), method, args.protocol, args.method, subjects)
     else:  # a chunk at a time; chunk-sized arrays mapped, not fragmenting the heap (memory flat in N)
         heap.limit_heap()
-        result = evaluate_file(args.data, method, args.protocol, name=args.method)
+        result = evaluate_file(args.data, method, args.protocol, args.method, subjects=subjects)
     result["body_offsets"] = bool(args.body_offsets)
     if args.method == "dualdiff":
         result["options"] = {

@@ -70,9 +70,13 @@ class _Fold:
     fit: tuple[StereoBenchmark, np.ndarray, str] | None = None  # cross-subject: fitted when prepared
     predict: Predict | None = None
     source: str | None = None
+    scored: tuple[str, ...] | None = None  # only these subjects' frames (None: all)
 
     def of(self, b: StereoBenchmark) -> StereoBenchmark:
-        return b if self.subject is None else b.subset(np.flatnonzero(b.subject == self.subject))
+        if self.subject is None and self.scored is None:
+            return b
+        keep = b.subject == self.subject if self.subject is not None else np.isin(b.subject, self.scored)
+        return b.subset(np.flatnonzero(keep))
 
     def prepare(self, method: Method, frames: FoldFrames) -> None:
         """Fit the fold's statistics (cross-subject: now, one fold at a time), prepare the method on
@@ -95,8 +99,11 @@ def _frames(f: BenchmarkFile, fold: _Fold) -> FoldFrames:
     return FoldFrames(fold.n, chunks)
 
 
-def _folds(f: BenchmarkFile, protocol: str, fit_frames: int) -> tuple[list[_Fold], Counter, Counter]:
-    """First pass: every chunk checked, labels counted, the frames a protocol fits on gathered."""
+def _folds(
+    f: BenchmarkFile, protocol: str, fit_frames: int, scored: tuple[str, ...] | None = None
+) -> tuple[list[_Fold], Counter, Counter]:
+    """First pass: every chunk checked, labels counted, the frames a protocol fits on gathered; the
+    folds score only the subjects ``scored`` (None: all)."""
     keep = _spread(f.n, fit_frames)
     subjects, actions, parts, first, bad = Counter(), Counter(), [], None, Counter()
     for start, b in f.chunks():
@@ -104,21 +111,25 @@ def _folds(f: BenchmarkFile, protocol: str, fit_frames: int) -> tuple[list[_Fold
         truth = {"kp2d_pred": b.kp2d_pred, "kp3d_gt": b.kp3d_gt, "kp2d_gt": b.kp2d_gt}
         bad.update(bad_truth({k: v for k, v in truth.items() if v is not None}))
         subjects.update(b.subject.tolist())
-        actions.update(b.action.tolist())
+        actions.update((b.action if scored is None else b.action[np.isin(b.subject, scored)]).tolist())
         if protocol == "cross-subject":
             pick = keep[(keep >= start) & (keep < start + len(b))] - start
             if len(pick):
                 parts.append(b.subset(pick))
     refuse_bad_truth(dict(bad), f.n, f.path)
+    if scored is not None and set(scored) - set(subjects):
+        missing = ", ".join(sorted(set(scored) - set(subjects)))
+        raise BinoposeError(f"benchmark file {f.path} has no subject {missing} (--subjects)")
     if protocol != "cross-subject":
         stats = protocol_folds(first.subset(slice(0, 1)), protocol)[0].stats
-        return [_Fold("all", None, f.n, stats)], subjects, actions
+        n = f.n if scored is None else sum(subjects[s] for s in scored)
+        return [_Fold("all", None, n, stats, scored=scored)], subjects, actions
     names = sorted(subjects)
     if len(names) < 2:
         raise BinoposeError(f"benchmark file {f.path}: protocol 'cross-subject' needs at least 2 subjects")
     sample = concat(parts)
     folds = []
-    for s in names:
+    for s in names if scored is None else [x for x in names if x in scored]:
         others = np.flatnonzero(sample.subject != s)
         fit = (sample, others, "frames of " + ", ".join(x for x in names if x != s))
         folds.append(_Fold(s, s, subjects[s], None, fit))
@@ -141,14 +152,20 @@ def _score(predict: Predict, bench: StereoBenchmark, sums: MetricSums) -> None:
 
 
 def evaluate_file(
-    path: str | Path, method: Method, protocol: str, name: str = "method", fit_frames: int = FIT_FRAMES
+    path: str | Path,
+    method: Method,
+    protocol: str,
+    name: str = "method",
+    fit_frames: int = FIT_FRAMES,
+    subjects: tuple[str, ...] | None = None,
 ) -> dict:
-    """:func:`binopose.evaluate.evaluate`'s metrics dict of a benchmark file, read a chunk at a time."""
+    """:func:`binopose.evaluate.evaluate`'s metrics dict of a benchmark file, read a chunk at a time
+    (``subjects``: score only these subjects' frames, as there)."""
     f = BenchmarkFile(path)
     if "kp3d_gt" not in f.keys:
         raise BinoposeError(f"benchmark file {f.path} has no 'kp3d_gt': nothing to evaluate against")
     method = as_method(method)
-    folds, subjects, actions = _folds(f, protocol, fit_frames)
+    folds, counted, actions = _folds(f, protocol, fit_frames, subjects)
     for fold in folds:
         fold.prepare(method, _frames(f, fold))
     sums, block = MetricSums(f.reader.shapes["kp3d_gt"][1]), stream.CHUNK
@@ -170,12 +187,14 @@ def evaluate_file(
     if result["coverage"] < 1:
         result["missing_as_triangulated"] = sums.filled_result()
     result["counts"] = {
-        "per_subject": {s: subjects[s] for s in result["per_subject"]},
+        "per_subject": {s: counted[s] for s in result["per_subject"]},
         "per_action": {a: actions[a] for a in result["per_action"]},
     }
     if sums.reprojection is not None:
         result["reprojection_px"] = [float(v) for v in sums.reprojection.mean()]
         result["input_2d_px"] = [float(v) for v in sums.input_2d.mean()]  # the detector's
     result["folds"] = [{"name": fo.name, "frames": fo.n, "stats": fo.source} for fo in folds]
+    if subjects is not None:
+        result["subjects"] = list(subjects)
     f.reader.close()
     return result
