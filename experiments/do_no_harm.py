@@ -192,10 +192,54 @@ def plot(table: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def commands(cell: str) -> dict[str, list[str]]:
+    """The ``binopose eval`` command of a cell's triangulation and default refinement (run from the
+    repository root): the same input, the dualdiff default bias for both."""
+    name, protocol = cell.split("/")
+    path, subject = FILES[name]
+    common = [f"../{path.relative_to(ROOT.parent).as_posix()}", "--protocol", protocol]
+    common += ["--subjects", subject] if subject else []
+    bias = default_bias("dualdiff", protocol)
+    tri = ["binopose", "eval", *common, "--method", "triangulate"] + (
+        ["--bias", bias] if protocol != "raw" else []
+    )
+    return {"triangulate": tri, "default": ["binopose", "eval", *common, "--method", "dualdiff"]}
+
+
+def check_cli(table: dict, out: Path) -> dict:
+    """Run every cell's two commands through the CLI and compare with ``table``'s triangulation and
+    default columns (to the printed 0.01 mm)."""
+    import subprocess
+
+    checks = {}
+    for cell in table:
+        for arm, argv in commands(cell).items():
+            js = out.parent / f"do_no_harm_cli_{cell.replace('/', '_')}_{arm}.json"
+            cmd = [str(ROOT / ".venv" / "bin" / argv[0]), *argv[1:], "--json", str(js)]
+            subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+            got = {k: round(v, 2) for k, v in json.loads(js.read_text()).items() if k in METRICS}
+            js.unlink()
+            want = table[cell]["triangulate" if arm == "triangulate" else "common-lcb"]
+            checks[f"{cell}:{arm}"] = {
+                "command": " ".join(argv),
+                "cli": got,
+                "table": want,
+                "same": got == want,
+            }
+            print(cell, arm, got, want, flush=True)
+    atomic_write_json(out, checks)
+    return checks
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "do_no_harm.json"))
+    ap.add_argument("--check-cli", action="store_true", help="only run each cell's binopose eval commands")
     args = ap.parse_args()
+    if args.check_cli:
+        table = json.loads(Path(args.out).read_text())["table"]
+        check_cli(table, ROOT / "experiments" / "results" / "do_no_harm_cli.json")
+        return
     table = run()
     summary = {v: harmed(table, v) for v in VARIANTS}
     for v, cells in summary.items():
