@@ -115,3 +115,26 @@ def write(args: argparse.Namespace, result: dict) -> int:
     atomic_write_json(args.json, result)
     print(f"wrote {args.json}")
     return 0
+
+
+def stress_condition(stress: dict, arm: str, seen: tuple[int, ...]) -> dict:
+    """A rule's stress condition: on a draw not in ``seen``, fewer harmed cells than the default and a
+    smaller MPJPE excess (``stress.py``'s summary of arms "default" and ``arm``), with the summary."""
+    s = stress["summary"]
+    return {
+        "stress_seed": stress["seed"],
+        "stress": {
+            a: {"harmed": len(v["harmed"]), "mpjpe_excess_mm": v["mpjpe_excess_mm"]} for a, v in s.items()
+        },
+        "a": stress["seed"] not in seen
+        and len(s[arm]["harmed"]) < len(s["default"]["harmed"])
+        and s[arm]["mpjpe_excess_mm"] < s["default"]["mpjpe_excess_mm"],
+    }
+
+
+def stress_judge(
+    path: Path, verdict: Callable[[dict, dict, dict], dict]
+) -> Callable[[dict, dict], dict | None]:
+    """``verdict`` with the stress run at ``path`` (None until it exists)."""
+    stress = json.loads(path.read_text()) if path.exists() else None
+    return lambda p2s, table: None if stress is None else verdict(p2s, table, stress)

@@ -16,7 +16,6 @@ tests/test_do_no_harm.py tests/test_streaming.py``).
 
 from __future__ import annotations
 
-import json
 import sys
 
 from candidate import (
@@ -27,6 +26,8 @@ from candidate import (
     cells_summary,
     judged,
     pose2sim_summary,
+    stress_condition,
+    stress_judge,
     write,
 )
 
@@ -37,17 +38,10 @@ DEFAULT_PX = 22.534
 def verdict(p2s: dict, table: dict, stress: dict) -> dict:
     """The rule's conditions (a)-(c)."""
     p, c = pose2sim_summary(p2s), cells_summary(table, "split-lcb")
-    s = stress["summary"]
     return {
-        "stress_seed": stress["seed"],
-        "stress": {
-            arm: {"harmed": len(v["harmed"]), "mpjpe_excess_mm": v["mpjpe_excess_mm"]} for arm, v in s.items()
-        },
+        **stress_condition(stress, "split", (0, 1)),
         "pose2sim": p,
         "cells": c,
-        "a": stress["seed"] not in (0, 1)
-        and len(s["split"]["harmed"]) < len(s["default"]["harmed"])
-        and s["split"]["mpjpe_excess_mm"] < s["default"]["mpjpe_excess_mm"],
         "b": not c["harmed"]
         and c["cells"] == 6
         and c["mean_mpjpe"]["split-lcb"] <= DEFAULT_SIX_CELL_MPJPE + 0.3,
@@ -59,12 +53,7 @@ def verdict(p2s: dict, table: dict, stress: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = arguments(__doc__, "split_gate", argv, {"--stress": RESULTS / "stress_seed2.json"})
     arms = {"default": "gate-lcb-ones", "split": "split-lcb-ones"}
-    stress = json.loads(args.stress.read_text()) if args.stress.exists() else None
-
-    def judge(p2s: dict, table: dict) -> dict | None:
-        return None if stress is None else verdict(p2s, table, stress)
-
-    return write(args, judged(args, "split-lcb", arms, judge))
+    return write(args, judged(args, "split-lcb", arms, stress_judge(args.stress, verdict)))
 
 
 if __name__ == "__main__":
