@@ -138,3 +138,29 @@ def stress_judge(
     """``verdict`` with the stress run at ``path`` (None until it exists)."""
     stress = json.loads(path.read_text()) if path.exists() else None
     return lambda p2s, table: None if stress is None else verdict(p2s, table, stress)
+
+
+def gate_rule(
+    p2s: dict,
+    table: dict,
+    stress: dict,
+    column: str,
+    arm: str,
+    seen: tuple[int, ...],
+    margin: float,
+    px: float,
+) -> dict:
+    """The conditions (a)-(c) of the rules of 18:10 and 18:23 UTC: (a) :func:`stress_condition`; (b) no
+    harmed cell and a six-cell mean at most ``margin`` mm above the default's; (c) Pose2Sim px at most
+    ``px`` + 0.05 and no more pairs worse than triangulation than the default's."""
+    p, c = pose2sim_summary(p2s), cells_summary(table, column)
+    return {
+        **stress_condition(stress, arm, seen),
+        "pose2sim": p,
+        "cells": c,
+        "b": not c["harmed"]
+        and c["cells"] == 6
+        and c["mean_mpjpe"][column] <= DEFAULT_SIX_CELL_MPJPE + margin,
+        "c": p["mean_px_offset_removed"][arm] <= px + 0.05
+        and len(p["worse_than_triangulation"][arm]) <= DEFAULT_POSE2SIM_WORSE_PAIRS,
+    }

@@ -20,14 +20,10 @@ import sys
 
 from candidate import (
     DEFAULT_POSE2SIM_PX,
-    DEFAULT_POSE2SIM_WORSE_PAIRS,
-    DEFAULT_SIX_CELL_MPJPE,
     RESULTS,
     arguments,
-    cells_summary,
+    gate_rule,
     judged,
-    pose2sim_summary,
-    stress_condition,
     stress_judge,
     write,
 )
@@ -35,17 +31,7 @@ from candidate import (
 
 def verdict(p2s: dict, table: dict, stress: dict) -> dict:
     """The rule's conditions (a)-(c)."""
-    p, c = pose2sim_summary(p2s), cells_summary(table, "common-lcb")
-    return {
-        **stress_condition(stress, "common", (0,)),
-        "pose2sim": p,
-        "cells": c,
-        "b": not c["harmed"]
-        and c["cells"] == 6
-        and c["mean_mpjpe"]["common-lcb"] <= DEFAULT_SIX_CELL_MPJPE + 0.5,
-        "c": p["mean_px_offset_removed"]["common"] <= DEFAULT_POSE2SIM_PX + 0.05
-        and len(p["worse_than_triangulation"]["common"]) <= DEFAULT_POSE2SIM_WORSE_PAIRS,
-    }
+    return gate_rule(p2s, table, stress, "common-lcb", "common", (0,), 0.5, DEFAULT_POSE2SIM_PX)
 
 
 def main(argv: list[str] | None = None) -> int:

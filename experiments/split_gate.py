@@ -19,14 +19,10 @@ from __future__ import annotations
 import sys
 
 from candidate import (
-    DEFAULT_POSE2SIM_WORSE_PAIRS,
-    DEFAULT_SIX_CELL_MPJPE,
     RESULTS,
     arguments,
-    cells_summary,
+    gate_rule,
     judged,
-    pose2sim_summary,
-    stress_condition,
     stress_judge,
     write,
 )
@@ -37,17 +33,7 @@ DEFAULT_PX = 22.534
 
 def verdict(p2s: dict, table: dict, stress: dict) -> dict:
     """The rule's conditions (a)-(c)."""
-    p, c = pose2sim_summary(p2s), cells_summary(table, "split-lcb")
-    return {
-        **stress_condition(stress, "split", (0, 1)),
-        "pose2sim": p,
-        "cells": c,
-        "b": not c["harmed"]
-        and c["cells"] == 6
-        and c["mean_mpjpe"]["split-lcb"] <= DEFAULT_SIX_CELL_MPJPE + 0.3,
-        "c": p["mean_px_offset_removed"]["split"] <= DEFAULT_PX + 0.05
-        and len(p["worse_than_triangulation"]["split"]) <= DEFAULT_POSE2SIM_WORSE_PAIRS,
-    }
+    return gate_rule(p2s, table, stress, "split-lcb", "split", (0, 1), 0.3, DEFAULT_PX)
 
 
 def main(argv: list[str] | None = None) -> int:
