@@ -287,6 +287,7 @@ def _run_pipeline(
         "frames_person_in_both_views": detected,
         "frames_complete_3d": int(np.isfinite(poses.poses).all((1, 2)).sum()),
         "lr_swapped_frames": info["lr_swapped_frames"],
+        "view_disagreement_px": info["view_disagreement_px"],
         "refined": info["refined"],
         "smooth": cfg.smooth,
         "timings_s": {
