@@ -227,6 +227,17 @@ def probe_count(frames: int) -> int:
     return int(min(8, max(1, -(-256 // max(1, frames)))))
 
 
+def probe_step(u: Tensor, noise: NoiseModel, normals: Tensor, shared: Tensor | None) -> Tensor:
+    """The 2D step (px) of one random probe of ``u`` (n, 2, J, 2): the standard normals ``normals`` (u's
+    shape) times each joint's noise, plus ``shared`` (n, 2, 1, 2; None when ``noise`` has no shared part)
+    times the shared part's, in units of the person's size in each view, times :data:`PROBE_SCALE`."""
+    scale = pose_scale_px(u)[:, :, None, None]
+    step = normals * (noise.joint_var.sqrt().to(u)[None, None, :, None] * scale) * PROBE_SCALE
+    if shared is not None:
+        step = step + shared * (noise.common_var**0.5 * scale) * PROBE_SCALE
+    return step
+
+
 def probe_terms(
     refine: Callable[[Tensor, Tensor], Tensor],
     u: Tensor,
@@ -242,14 +253,13 @@ def probe_terms(
     from ``noise`` (:meth:`ResidualSums.noise`; its shared part from a second generator, seeded
     ``seed`` + :data:`COMMON_SEED`); arguments as :func:`gate`."""
     gen, gen_c = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + COMMON_SEED)
-    scale = pose_scale_px(u)
-    sd = noise.joint_var.sqrt().to(u)[None, None, :, None] * scale[:, :, None, None]
-    sd_c = noise.common_var**0.5 * scale[:, :, None, None]
     d_delta, d_tri = [], []
     for _ in range(rounds):
-        step = torch.randn(u.shape, generator=gen, dtype=u.dtype) * sd * PROBE_SCALE
-        if noise.common_var > 0:
-            step = step + torch.randn(len(u), 2, 1, 2, generator=gen_c, dtype=u.dtype) * sd_c * PROBE_SCALE
+        normals = torch.randn(u.shape, generator=gen, dtype=u.dtype)
+        shared = (
+            torch.randn(len(u), 2, 1, 2, generator=gen_c, dtype=u.dtype) if noise.common_var > 0 else None
+        )
+        step = probe_step(u, noise, normals, shared)
         T_p = triangulate(u + step, P, conf)
         d_tri.append(T_p - T)
         d_delta.append((refine(u + step, T_p) - kept) - (T_p - T))

@@ -31,7 +31,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from binopose.data.noise import pose_scale_px
 from binopose.geometry import triangulate
 from binopose.guard import (
     COMMON_SEED,
@@ -45,6 +44,7 @@ from binopose.guard import (
     blend,
     gate_settings,
     probe_count,
+    probe_step,
     report,
     residual_terms,
     stein_terms,
@@ -249,18 +249,9 @@ class GatedRefinement:
             normals, shared = Normals(n * 68, gen), Normals(n * 4, gen_c)
             for u, c, P in _blocks(self.rows, self.size):
                 ud = u.double()
-                scale = pose_scale_px(ud)[:, :, None, None]
-                sd = noise.joint_var.sqrt().to(ud)[None, None, :, None] * scale
-                step = normals.take(ud.numel()).view(ud.shape) * sd * PROBE_SCALE
-                if noise.common_var > 0:
-                    step = (
-                        step
-                        + shared.take(len(ud) * 4).view(-1, 2, 1, 2)
-                        * noise.common_var**0.5
-                        * scale
-                        * PROBE_SCALE
-                    )
-                yield r, c, P.double(), ud + step
+                z = normals.take(ud.numel()).view(ud.shape)
+                z_c = shared.take(len(ud) * 4).view(-1, 2, 1, 2) if noise.common_var > 0 else None
+                yield r, c, P.double(), ud + probe_step(ud, noise, z, z_c)
 
     def _alpha(self, n: int, noise: NoiseModel, sF: _Spill, sT: _Spill) -> float | Tensor | Split:
         rounds = probe_count(n)
