@@ -14,6 +14,7 @@ import torch
 
 from binopose.errors import warn
 from binopose.geometry.camera import project
+from binopose.guard import MIN_CONF  # keypoints less sure than this stay out of residual statistics
 
 #: px: a constant disagreement of the views (per view, the mean residual over frames and joints) above
 #: which the calibration is called into question. Measured: the Stacked-Hourglass development file
@@ -23,8 +24,6 @@ from binopose.geometry.camera import project
 DISAGREEMENT_WARN_PX = 5.0
 #: frames a recording needs before its disagreement is judged (a few frames' mean is mostly noise)
 MIN_FRAMES = 30
-#: confidence below which a keypoint is left out
-MIN_CONF = 0.5
 
 
 class ViewDisagreement:
