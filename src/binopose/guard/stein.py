@@ -188,21 +188,18 @@ class SteinSums:
         (frames as independent samples) toward caution: one number (``parts`` "all"), (J,) with each
         joint's own sums ("joints"), or a :class:`Split` ("split"); and the estimated risk change per
         joint (mm^2) over the finite joints."""
-        spread = self._spread
         if parts == "split":
             Qs, Ds = float(self.Q.sum()) - self.Qm, float(self.D.sum()) - self.Dm
             a = Split(self._one(self.Qm, self.Dm, self.Dm2, z), self._one(Qs, Ds, self.Ds2, z))
             risk = a.position**2 * self.Qm + 2 * a.position * self.Dm + a.shape**2 * Qs + 2 * a.shape * Ds
             return a, risk / max(1, self.joints)
         if parts == "joints":
-            D = self.D + z * spread(self.D2, self.D)
+            D = self.D + z * self._spread(self.D2, self.D)
             alpha = torch.where(self.Q > 0, (-D / self.Q.clamp_min(1e-300)).clamp(0.0, 1.0), 0.0)
             risk = float((alpha**2 * self.Q + 2 * alpha * self.D).sum())
             return alpha, risk / max(1, self.joints)
         Q, D_sum = float(self.Q.sum()), float(self.D.sum())
-        if Q <= 0:
-            return 0.0, 0.0
-        alpha = self._one(Q, D_sum, self.Dt2, z)
+        alpha = self._one(Q, D_sum, self.Dt2, z)  # 0 where there is no correction (Q 0): risk 0
         return alpha, (alpha**2 * Q + 2 * alpha * D_sum) / max(1, self.joints)
 
 
