@@ -19,9 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import StereoRig
+from binopose.geometry.stereo import fundamental_matrix
 
 #: with a rig, the epipolar cost of each joint is taken about its median over the frames
 CENTRED = False
@@ -71,9 +73,8 @@ def speed_correlation(kp_left: np.ndarray, kp_right: np.ndarray, offsets: np.nda
 
 
 def _fundamental(rig: StereoRig) -> np.ndarray:
-    R, t = rig.R_right_from_left, rig.t_right_from_left
-    tx = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
-    return np.linalg.inv(rig.right.K).T @ tx @ R @ np.linalg.inv(rig.left.K)
+    """The rig's fundamental matrix (:func:`binopose.geometry.stereo.fundamental_matrix`)."""
+    return fundamental_matrix(rig.projection_matrices(torch.float64)).numpy()
 
 
 def symmetric_epipolar_px(ul: np.ndarray, ur: np.ndarray, F: np.ndarray) -> np.ndarray:
