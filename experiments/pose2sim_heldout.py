@@ -50,6 +50,7 @@ VARIANTS = {
     "v5-binary": dict(definitions="model", gate="off", conf_evidence="binary"),
     "v5-ones": dict(definitions="model", gate="off", conf_evidence="ones"),
     "keep": dict(definitions="keep", gate="off", conf_evidence="raw"),
+    "keep-ones": dict(definitions="keep", gate="off", conf_evidence="ones"),
     "gate": dict(definitions="keep", gate="mean", conf_evidence="raw"),
     "gate-lcb": dict(definitions="keep", gate="lcb", conf_evidence="raw"),
     "gate-lcb-ones": dict(definitions="keep", gate="lcb", conf_evidence="ones"),

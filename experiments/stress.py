@@ -121,13 +121,14 @@ ARMS = {
 }
 
 
-def run(frames: int, seed: int = 0, arms: tuple[str, ...] = ("default",)) -> dict:
+def run(frames: int, seed: int = 0, arms: tuple[str, ...] = ("default",), model: str | None = None) -> dict:
     """Every cell: triangulation and each arm's metrics, gate alpha and harmed metrics. ``seed`` 0 is the
-    first run's draw (poses, rigs, errors); any other seed draws them all afresh."""
+    first run's draw (poses, rigs, errors); any other seed draws them all afresh. ``model``: a model
+    folder or file (None: the shipped one)."""
     corpus = load_corpus(DATA / "h36m_train" / "h36m_train_poses.npz", stride=1)
     held = corpus.select(np.char.endswith(corpus.group, ":S8"))
     rng = np.random.default_rng(seed)
-    refiner, cells = Refiner.load(), {}
+    refiner, cells = Refiner.load(model), {}
     for r, (rig_name, (baseline_m, distance_m)) in enumerate(RIGS.items()):
         poses = torch.from_numpy(held.poses[rng.choice(len(held), frames, replace=False)]).double()
         X, P, u = recording(poses, baseline_m, distance_m, seed=r + 100 * seed)
@@ -215,12 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arms", default="default", help=f"comma-separated, of: {', '.join(ARMS)}")
     ap.add_argument("--json", type=Path, default=ROOT / "experiments" / "results" / "stress.json")
     ap.add_argument("--png", type=Path, default=ROOT / "docs" / "img" / "stress.png")
+    ap.add_argument("--model", help="model folder or .safetensors file (default: the shipped model)")
     args = ap.parse_args(argv)
     arms = tuple(args.arms.split(","))
     if not (DATA / "h36m_train").exists():
         print(f"skip: {DATA / 'h36m_train'} not found")
         return 0
-    cells = run(args.frames, args.seed, arms)
+    cells = run(args.frames, args.seed, arms, args.model)
     summ = summary(cells, arms)
     for arm, s in summ.items():
         print(
@@ -230,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(sys.argv),
         "frames": args.frames,
         "seed": args.seed,
+        "model": args.model or "shipped default",
         "cells": cells,
         "summary": summ,
     }

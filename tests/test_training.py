@@ -268,3 +268,42 @@ def test_one_process_trains_as_before_the_split(tmp_path):
     cfg = _config(tmp_path, "mixed", steps=20, ckpt_every=10, val_every=10, model=model, real_pairs=mixed)
     train(cfg, progress=False)  # the mixed run also takes every step of the plain one (synthetic batches)
     assert _weights_hash(tmp_path / "mixed") == RECORDED_RUNS["mixed"]
+
+
+def test_further_detectors_join_training_as_families_of_their_own(tmp_path):
+    """``noise.extra_models``: a fitted detector's model is drawn with its share of the samples, bias removed,
+    counted as measured (level 1); a bundle with it still refines (inputs go to the two families)."""
+    from binopose.bundle import write_bundle
+    from binopose.data.noise import ErrorModel2D
+    from binopose.data.presets import PER_VIEW, measured_families
+
+    mp = ErrorModel2D("mediapipe", bias=torch.full((2, 17, 2), 0.01).tolist(), swap_prob=0.08)
+    path = tmp_path / "mp.json"
+    mp.save(path)
+    cfg = NoiseConfig(extra_models=[str(path)], extra_weight=0.25, stereo_weight=0.5)
+    models, weights = build_error_models(cfg)
+    assert [m.name for m in models] == ["stereo", PER_VIEW, "mediapipe"]
+    assert weights == pytest.approx([0.375, 0.375, 0.25])
+    assert torch.tensor(models[2].bias).abs().max() == 0 and models[2].swap_prob == 0.08
+    assert "mediapipe" in measured_families(cfg)
+    assert build_error_models(NoiseConfig())[1] == [0.5, 0.5]  # nothing extra: as before
+    with pytest.raises(BinoposeError, match="extra_models"):
+        build_error_models(NoiseConfig(extra_weight=0.2))
+    ErrorModel2D(PER_VIEW).save(tmp_path / "clash.json")
+    with pytest.raises(BinoposeError, match="taken"):
+        build_error_models(NoiseConfig(extra_models=[str(tmp_path / "clash.json")], extra_weight=0.2))
+    cfg_net = tiny_model_config()
+    folder = write_bundle(
+        tmp_path / "m",
+        Denoiser(cfg_net).state_dict(),
+        cfg_net,
+        Schedule(),
+        Conditioning(),
+        models,
+        weights,
+        train={},
+    )
+    ref = Refiner.load(folder)
+    _, P, uv = stereo_views(8)
+    res = ref.refine(uv + torch.randn(uv.shape, generator=torch.Generator().manual_seed(0)), P)
+    assert torch.isfinite(res.poses).all()

@@ -65,6 +65,7 @@ TRAIN_LIMITS: dict[str, Limit] = {
     "noise.stereo_outlier_prob": PROBABILITY,
     "noise.per_view_swap_prob": PROBABILITY,
     "noise.profile_jitter": Limit(0),
+    "noise.extra_weight": PROBABILITY,
     "rig.converge_prob": PROBABILITY,
     "augment.mirror_prob": PROBABILITY,
     "real_pairs.fraction": Limit(0, 1, hi_open=True),

@@ -1,4 +1,4 @@
-"""The two families of 2D error models a default refiner is trained on.
+"""The families of 2D error models a default refiner is trained on.
 
 - ``per-view``: one detector run per image (independent errors per view, heavy tails, left/right
   swaps), fitted on real (prediction, ground truth) pairs of a development set (never a test set),
@@ -6,11 +6,14 @@
 - ``stereo``: a stereo-aware detector (the views move together, v identical in both views, a small
   disparity term, a per-frame offset), shaped after the per-joint profile of the per-view model and
   sized after the measurements described in ``BENCHMARK.md`` ("What the errors look like").
+- further detectors' fitted models (``NoiseConfig.extra_models``, JSON files of
+  :class:`~binopose.data.noise.ErrorModel2D`), bias removed as the per-view family's is; they shape
+  training only: an input is refined as one of the two families above.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -44,6 +47,8 @@ class NoiseConfig:
     per_view_swap_prob: float = 0.01
     profile_jitter: float = 0.0  # log-scale spread of a random per-joint factor on the error sizes
     generic_sigma: float = 0.025  # per-view size when no development file is given
+    extra_models: list[str] = field(default_factory=list)  # ErrorModel2D JSON files of further detectors
+    extra_weight: float = 0.0  # probability of one of them (shared equally); the rest as stereo_weight says
 
 
 def per_view_model(cfg: NoiseConfig) -> ErrorModel2D:
@@ -88,14 +93,36 @@ def stereo_model(cfg: NoiseConfig, profile_from: ErrorModel2D) -> ErrorModel2D:
     )
 
 
+def extra_models(cfg: NoiseConfig) -> list[ErrorModel2D]:
+    """The further detectors' error models of ``cfg.extra_models``, each with its bias removed."""
+    if cfg.extra_weight > 0 and not cfg.extra_models:
+        raise BinoposeError("config: noise.extra_weight > 0 needs at least one file in noise.extra_models")
+    out: list[ErrorModel2D] = []
+    for path in cfg.extra_models:
+        m = ErrorModel2D.load(path)
+        taken = {STEREO, PER_VIEW} | {e.name for e in out}
+        if m.name in taken:
+            raise BinoposeError(
+                f"noise.extra_models {path}: family name {m.name!r} is taken (names: {sorted(taken)})"
+            )
+        out.append(replace(m, bias=np.zeros((2, NUM_JOINTS, 2)).tolist()))
+    return out
+
+
 def measured_families(cfg: NoiseConfig) -> set[str]:
     """The families whose size was fitted on a real detector (the others' sizes are presets)."""
-    return {PER_VIEW} if cfg.fit_from else set()
+    fitted = {m.name for m in extra_models(cfg)}
+    return fitted | {PER_VIEW} if cfg.fit_from else fitted
 
 
 def build_error_models(cfg: NoiseConfig) -> tuple[list[ErrorModel2D], list[float]]:
+    """The training families and the probability of each: stereo-aware, per-view, then the extras."""
     pv = per_view_model(cfg)
-    return [stereo_model(cfg, pv), pv], [cfg.stereo_weight, 1 - cfg.stereo_weight]
+    extras = extra_models(cfg)
+    rest = 1 - (cfg.extra_weight if extras else 0.0)
+    weights = [cfg.stereo_weight * rest, (1 - cfg.stereo_weight) * rest]
+    weights += [(1 - rest) / max(1, len(extras))] * len(extras)
+    return [stereo_model(cfg, pv), pv, *extras], weights
 
 
 def stereo_mask(u: Tensor, P: Tensor, kind: str = "auto", scale: Tensor | None = None) -> Tensor:
