@@ -204,13 +204,15 @@ summed MPJPE excess over triangulation. Picture: the default's MPJPE change per 
   - (d) `tests/test_do_no_harm.py` and `tests/test_streaming.py` pass with it as the default. Met.
   - It became the default (`gate_noise="common"`). `tests/test_do_no_harm.py::
     test_a_per_frame_offset_of_the_whole_pose_is_not_made_worse` fails with the old probes.
-- **The default over five draws** (seeds 3 and 4 run afterwards, the default alone:
+- **The default over six draws** (seeds 3 and 4 run afterwards, the default alone:
   `experiments/stress.py --seed 3 --arms default --json experiments/results/stress_seed3.json`, and
-  likewise 4): 4, 5, 6, 3 and 6 harmed cells of 96, MPJPE excess 2.2, 2.4, 48.0, 1.6 and 4.8 mm. Every
+  likewise 4; seed 5 for the rule of 19:17 UTC, `--json experiments/results/stress_seed5_v5.json`):
+  4, 5, 6, 3, 6 and 5 harmed cells of 96, MPJPE excess 2.2, 2.4, 48.0, 1.6, 4.8 and 11.7 mm. Every
   harmed cell is harmed in MPJPE alone; MPJPE-rel and PA-MPJPE are never worse than triangulation.
 - **What is still harmed**, in all draws, and only in MPJPE (MPJPE-rel and PA improve in every one of
   these cells):
-  - a calibration error (1-3 cells of 12 in each draw). In seeds 0, 1, 3 and 4 by 0.3-3.5 mm in all; in seed 2 one
+  - a calibration error (1-3 cells of 12 in each draw). In seeds 0, 1, 3 and 4 by 0.3-3.5 mm in all; in
+    seed 5 the studio rig at 4 % by 10.5 mm (411.5 -> 422.1, MPJPE-rel 116 -> 79); in seed 2 one
     cell by 43 mm: the desk rig at 1.5 %, whose constant offsets happened to be large (triangulation
     already 269 mm off, MPJPE-rel 166), refined to 312 mm (MPJPE-rel 119, PA 106 -> 84). The centred
     gate removes such an offset from the noise, but the network's answer to the constant 3D bias it
@@ -234,6 +236,40 @@ summed MPJPE excess over triangulation. Picture: the default's MPJPE change per 
   (stereo-aware detectors) always returns triangulation (alpha 0). Per-joint biases get small alphas
   (0.1-0.5, but 0.9-1.0 on the phone rig at the larger sizes) and gains of 2-50 %. The phone rig gains
   the most (for example 184 -> 128 mm with independent errors of 0.5 %, seed 0).
+""",
+    "v8_intro": """\
+The issue asks for the product's detector to be fitted without ground truth and trained on with the
+others. MediaPipe's error model was fitted leave-one-out on the Pose2Sim capture (each camera's
+detections against the triangulation of the three others: `experiments/mediapipe_errors.py`,
+[POSE2SIM.md](POSE2SIM.md)); `noise.extra_models` / `noise.extra_weight` now let any fitted detector's
+model join training as a family of its own (its bias removed, as the per-view family's is). Candidate
+v8 is the v5 recipe with one change: that family for 25 % of the synthetic samples (stereo-aware and
+per-view 37.5 % each; real Stacked-Hourglass pairs still 1/4 of each batch): `binopose train --config
+configs/v8.yaml` (31 min on the 2-core CPU, 19:18-19:54 UTC while the stress run below shared the
+CPU). Rule written before the code (git log: "Pre-registered 2026-12-03 19:17 UTC ... v8 = v5 with the
+MediaPipe error family in training"); judged by `PYTHONPATH=src .venv/bin/python experiments/v8.py`
+-> `experiments/results/v8.json`, every arm with the CLI defaults:
+""",
+    "v8": """\
+- **(a) The six cells: failed.** No cell is worse than triangulation, but the mean MPJPE is 39.57
+  against the limit 39.37 (v5 39.07): on Stacked-Hourglass S8 v8 loses 0.7 mm raw (50.45 against
+  49.71), 0.7 mm cross-subject and 1.5 mm official. MHAD is triangulation with both models (the gate
+  closes). On synthetic validation poses at level 1, too, v8 ends worse than v5 in the two families it
+  gave room to: stereo-aware 46.7 against 45.9 mm, per-view 223 against 209 mm.
+- **(b) Pose2Sim: met, by a hair.** 22.526 px against v5's 22.534 (triangulation 22.63) and 88.69 mm
+  against 88.77 (89.08); 2 pairs worse than triangulation in px (cam01-cam02, cam02-cam03), 1 in mm.
+  Disclosure: the family was fitted on this capture. What the family did change is the network alone
+  (definitions kept, no gate): 22.61 px against v5's 22.86, so it no longer makes the average pair
+  worse than triangulation (22.63), though it still does on 4 of 6 pairs; the gate then keeps about
+  as much of either.
+- **(c) Stress, fresh draw (seed 5): met.** 5 harmed cells of 96 with either model; MPJPE excess
+  2.5 mm (v8) against 11.7 mm (v5).
+- **(d)** not run, since (a) failed. v5 stays the shipped model; `configs/v8.yaml` and
+  `configs/error_models/mediapipe.json` stay, to rebuild v8.
+- **What it says:** MediaPipe's errors on this capture are small (1-3.5 px, 0.95 % of the person's size
+  against the Stacked-Hourglass family's 3.3 %) and the held-out cameras that judge the pairs have
+  about 11 px of their own, so a better prior for them has little to show here, while the share it
+  takes from the other families costs the per-view detector about a millimetre.
 """,
     "guard": """\
 MHAD is the only real stereo-aware test file here, and hidden test files of the same format, from

@@ -91,7 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="runs/v8/model")
     ap.add_argument("--json", type=Path, default=RESULTS / "v8.json")
     args = ap.parse_args(argv)
-    stress = {a: json.loads((RESULTS / f"stress_seed5_{a}.json").read_text()) for a in ("v5", "v8")}
     six = cells(args.model)
     arms = {
         "v5": make_refiner(None, "raw", "common-lcb-ones"),
@@ -100,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "v8 network, definitions kept, no gate": make_refiner(args.model, "raw", "keep-ones"),
     }
     p2s = score_all(load_capture(DEFAULT_DATA), arms)
+    stress = {a: json.loads((RESULTS / f"stress_seed5_{a}.json").read_text()) for a in ("v5", "v8")}
     result = {
         "command": " ".join(sys.argv),
         "model": args.model,
