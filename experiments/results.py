@@ -418,7 +418,9 @@ def v8_table() -> str:
         "|---|---|---|---|---|",
     ]
     for cell, r in res["cells"].items():
-        lines.append(f"| {cell} | {fmt(r['triangulate'])} | {fmt(r['v5'])} | {fmt(r['v8'])} | `{r['command']}` |")
+        lines.append(
+            f"| {cell} | {fmt(r['triangulate'])} | {fmt(r['v5'])} | {fmt(r['v8'])} | `{r['command']}` |"
+        )
     v = res["verdict"]
     p = v["pose2sim"]
     lines += [
