@@ -59,6 +59,9 @@ VARIANTS = {
     "joints-lcb-ones": dict(definitions="keep", gate="lcb-joints", conf_evidence="ones"),
     "common-lcb-ones": dict(definitions="keep", gate="lcb", gate_noise="common", conf_evidence="ones"),
     "split-lcb-ones": dict(definitions="keep", gate="lcb-split", conf_evidence="ones"),
+    "hold-lcb-ones": dict(
+        definitions="keep", gate="lcb", gate_noise="common", conf_evidence="ones", view_bias="hold-position"
+    ),
     "gate-lcb-ones-independent": dict(
         definitions="keep", gate="lcb", gate_noise="independent", conf_evidence="ones"
     ),

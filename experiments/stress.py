@@ -118,6 +118,7 @@ ARMS = {
     "independent": RefineOptions(gate_noise="independent"),
     "common": RefineOptions(gate_noise="common"),
     "split": RefineOptions(gate="lcb-split"),
+    "hold": RefineOptions(view_bias="hold-position"),
 }
 
 

@@ -14,10 +14,12 @@ import torch
 from helpers import stereo_views
 
 from binopose.data.benchmark import StereoBenchmark
+from binopose.data.noise import pose_scale_px
 from binopose.geometry import project, triangulate
 from binopose.guard import (
     LCB_Z,
     MIN_FRAMES,
+    VIEW_BIAS_REL,
     FrameTerms,
     ResidualSums,
     RunningEvidence,
@@ -217,6 +219,33 @@ def test_a_per_frame_offset_of_the_whole_pose_is_not_made_worse(shipped):
     assert (scores(shipped.refine(noisy, P).poses) <= tri).all()
     old = scores(shipped.refine(noisy, P, options=RefineOptions(gate_noise="independent")).poses)
     assert (old > tri + 2.0).all()  # what the shared part of the probes fixed
+
+
+def test_views_that_disagree_by_a_constant_keep_triangulations_position(shipped):
+    """A calibration error (a constant offset per view, 3 % of the person's size, on 1 % noise): the
+    network moves every frame's position, which Stein's estimate cannot judge under a bias;
+    ``view_bias="hold-position"`` keeps each frame's mean over the joints at triangulation's and still
+    corrects the shape, while noise alone (no constant) is gated as before (rule of 20:02 UTC)."""
+    X, P, u = stereo_views(200, seed=0)
+    size = float(pose_scale_px(u).mean())
+    gen = torch.Generator().manual_seed(0)
+    offset = 2 * torch.randn(1, 2, 1, 2, generator=gen, dtype=u.dtype) * 0.03 * size
+    noise = torch.randn(u.shape, generator=gen, dtype=u.dtype) * 0.015 * size
+    T = triangulate(u + offset + noise, P)
+    sums = ResidualSums.of(*residual_terms(u + offset + noise, P, T))
+    assert float(sums.constant().max()) > VIEW_BIAS_REL
+    held = shipped.refine(u + offset + noise, P, options=RefineOptions(view_bias="hold-position"))
+    moved = shipped.refine(u + offset + noise, P, options=RefineOptions(view_bias="ignore"))
+    torch.testing.assert_close(held.poses.mean(1), T.mean(1))  # the position is triangulation's
+    assert (moved.poses.mean(1) - T.mean(1)).norm(dim=-1).mean() > 5.0  # the default moves it
+    assert held.gate.part_alpha[0] == 0.0 and held.gate.part_alpha[1] > 0.5
+    rel = lambda A: float(((A - A.mean(1, keepdim=True)) - (X - X.mean(1, keepdim=True))).norm(dim=-1).mean())  # noqa: E731
+    assert rel(held.poses) < rel(T)  # the shape is still corrected
+    quiet = u + noise  # no constant: the option changes nothing
+    torch.testing.assert_close(
+        shipped.refine(quiet, P).poses,
+        shipped.refine(quiet, P, options=RefineOptions(view_bias="ignore")).poses,
+    )
 
 
 def test_position_and_shape_are_shrunk_apart():

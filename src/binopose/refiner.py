@@ -210,7 +210,18 @@ class Refiner:
         judge = gate if evidence is None else evidence.gate
         z, parts = gate_settings(opts.gate)
         common = opts.gate_noise == "common"
-        return judge(refined, u.double(), P.double(), T, poses, c, z=z, parts=parts, common=common)
+        return judge(
+            refined,
+            u.double(),
+            P.double(),
+            T,
+            poses,
+            c,
+            z=z,
+            parts=parts,
+            common=common,
+            view_bias=opts.view_bias,
+        )
 
     def input_options(
         self, u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None, options: RefineOptions

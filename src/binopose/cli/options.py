@@ -7,7 +7,7 @@ import argparse
 
 from binopose.data.presets import FAMILY_CHOICES
 from binopose.errors import BinoposeError
-from binopose.refine_options import CONF_EVIDENCE, DEFINITIONS, GATE_NOISE, GATES, RefineOptions
+from binopose.refine_options import CONF_EVIDENCE, DEFINITIONS, GATE_NOISE, GATES, VIEW_BIAS, RefineOptions
 
 #: RefineOptions fields set from the command line (``binopose.refiner.RefineOptions``)
 SAMPLING = (
@@ -20,6 +20,7 @@ SAMPLING = (
     "conf_evidence",
     "gate",
     "gate_noise",
+    "view_bias",
 )
 
 
@@ -80,6 +81,14 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
         choices=GATE_NOISE,
         help="the 2D noise the gate's random probes are drawn from: with a per-frame part all joints of a "
         "view share (common, the default), or independent per joint (the default until 2026-12-03)",
+    )
+    g.add_argument(
+        "--view-bias",
+        default=RefineOptions.view_bias,
+        choices=VIEW_BIAS,
+        help="where the two views disagree by a constant (a calibration error, above 1 %% of the person's "
+        "size): keep triangulation's position and gate only the pose's shape (hold-position, the "
+        "default), or gate as everywhere (ignore, the default until 2026-12-03 20:02 UTC)",
     )
     g.add_argument(
         "--conf-evidence",

@@ -40,8 +40,11 @@ from torch import Tensor
 from binopose.guard.noise import (
     INPUT_LEVEL_RANGE,
     MIN_CONF,
+    VIEW_BIAS_FRAMES,
+    VIEW_BIAS_REL,
     NoiseModel,
     ResidualSums,
+    held_parts,
     independent_noise_var,
     input_level,
     residual_terms,
@@ -77,6 +80,8 @@ __all__ = [
     "MIN_FRAMES",
     "PROBE_SCALE",
     "WINDOW_FRAMES",
+    "VIEW_BIAS_FRAMES",
+    "VIEW_BIAS_REL",
     "GateReport",
     "NoiseModel",
     "ResidualSums",
@@ -86,6 +91,7 @@ __all__ = [
     "gate",
     "gate_settings",
     "has_spread",
+    "held_parts",
     "independent_noise_var",
     "input_level",
     "probe_count",
@@ -115,6 +121,7 @@ def gate(
     z: float = 0.0,
     parts: str = "all",
     common: bool = False,
+    view_bias: str = "ignore",
 ) -> tuple[Tensor, GateReport]:
     """Shrink a refiner's (definition-keeping) output toward triangulation (module docstring).
 
@@ -129,6 +136,8 @@ def gate(
             per-frame mean over the joints and one for the rest ("split"): the risk estimate is a sum
             over joints, and over those two orthogonal parts.
         common: probes with a per-frame part shared by all joints (:meth:`ResidualSums.noise`).
+        view_bias: "hold-position": keep triangulation's position where the views disagree by a
+            constant (:func:`held_parts`).
     Returns:
         (N, J, 3) ``T + alpha * (kept - T)``, and the report.
     """
@@ -138,5 +147,5 @@ def gate(
         return T.clone(), GateReport(0.0, noise_rel, 0.0, len(u))
     terms = probe_terms(refine, u, P, T, kept, conf, sums.noise(common), probe_count(len(u)), seed)
     finite = int(torch.isfinite(kept - T).all(-1).sum())
-    alpha, risk = SteinSums.of(terms, finite).shrinkage(z, parts)
+    alpha, risk = SteinSums.of(terms, finite).shrinkage(z, held_parts(parts, sums, view_bias))
     return blend(T, kept, alpha), report(alpha, noise_rel, risk, len(u))

@@ -85,6 +85,11 @@ class ResidualSums:
         mean = self.s1 / n
         return (self.s2 / n - mean.pow(2)).clamp_min(0).sum((0, 2))
 
+    def constant(self) -> Tensor:
+        """(2,) per view, the length of the mean over frames of the frames' common-mode residual
+        (fractions of the person's size): a disagreement of the views that every frame shares."""
+        return (self.c1 / max(self.m, 1.0)).norm(dim=-1)
+
     def noise(self, common: bool = False) -> NoiseModel:
         """The probes' noise: :meth:`var` per joint, or (``common``, the gate noise "common") that split
         into a per-frame part every joint shares and the rest. The common-mode residual's variance over
@@ -98,6 +103,24 @@ class ResidualSums:
         seen = self.n > 0
         shared = max(0.0, v_common - float(var[seen].mean()) / max(1, int(seen.sum())))
         return NoiseModel((var - shared).clamp_min(0), shared)
+
+
+#: view_bias "hold-position": a constant disagreement of the views (:meth:`ResidualSums.constant`,
+#: fractions of the person's size) above which the gate keeps triangulation's position, and the frames
+#: it needs first (rule of 2026-12-03 20:02 UTC: the development file's constant is about 0.0025, MHAD's 0)
+VIEW_BIAS_REL = 0.01
+VIEW_BIAS_FRAMES = 30
+
+
+def held_parts(parts: str, sums: ResidualSums, view_bias: str) -> str:
+    """The gate's ``parts``, or "held" (:meth:`binopose.guard.SteinSums.shrinkage`: the correction's
+    per-frame mean over the joints gets alpha 0) where ``view_bias`` is "hold-position" and the
+    recording's views disagree by a constant: a calibration error (or a per-view bias) biases the
+    triangulated position, which Stein's estimate cannot see, and the network then moves the whole pose
+    (docs/RESULTS.md, "Synthetic detectors")."""
+    if view_bias != "hold-position" or sums.m < VIEW_BIAS_FRAMES:
+        return parts
+    return "held" if float(sums.constant().max()) > VIEW_BIAS_REL else parts
 
 
 #: the start levels an input's own residual may give (the schedule's range)

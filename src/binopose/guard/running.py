@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from binopose.guard.noise import ResidualSums, residual_terms
+from binopose.guard.noise import ResidualSums, held_parts, residual_terms
 from binopose.guard.stein import FrameTerms, GateReport, SteinSums, blend, probe_count, probe_terms, report
 from binopose.offsets import KEEP_PRIOR_FRAMES, body_corrections, remove_body_offset
 
@@ -81,6 +81,7 @@ class RunningEvidence:
         z: float = 0.0,
         parts: str = "all",
         common: bool = False,
+        view_bias: str = "ignore",
     ) -> tuple[Tensor, GateReport]:
         """:func:`gate` of the new frames, with the noise level and the shrinkage from the window."""
         r, ok = residual_terms(u, P, T, conf)
@@ -100,5 +101,5 @@ class RunningEvidence:
             return T.clone(), GateReport(0.0, noise_rel, 0.0, n)
         frames, J = zip(*self._terms)
         window = FrameTerms(*(torch.stack(x) for x in zip(*frames)))
-        alpha, risk = SteinSums.of(window, sum(J)).shrinkage(z, parts)
+        alpha, risk = SteinSums.of(window, sum(J)).shrinkage(z, held_parts(parts, sums, view_bias))
         return blend(T, kept, alpha), report(alpha, noise_rel, risk, n)

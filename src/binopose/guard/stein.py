@@ -37,8 +37,9 @@ class GateReport:
 
 
 #: how the gate's shrinkage is split: one for all, one per joint, or one for where the pose is (the
-#: correction's per-frame mean over the joints) and one for its shape (the rest)
-PARTS = ("all", "joints", "split")
+#: correction's per-frame mean over the joints) and one for its shape (the rest), or that split with
+#: the position held at triangulation's ("held": the views disagree by a constant, :func:`held_parts`)
+PARTS = ("all", "joints", "split", "held")
 
 
 @dataclass(frozen=True)
@@ -186,11 +187,12 @@ class SteinSums:
     def shrinkage(self, z: float = 0.0, parts: str = "all") -> tuple[float | Tensor | Split, float]:
         """alpha in [0, 1] minimising ``alpha^2 Q + 2 alpha D``, with ``D`` taken ``z`` standard errors
         (frames as independent samples) toward caution: one number (``parts`` "all"), (J,) with each
-        joint's own sums ("joints"), or a :class:`Split` ("split"); and the estimated risk change per
-        joint (mm^2) over the finite joints."""
-        if parts == "split":
+        joint's own sums ("joints"), or a :class:`Split` ("split"; "held": its position part 0); and the
+        estimated risk change per joint (mm^2) over the finite joints."""
+        if parts in ("split", "held"):
             Qs, Ds = float(self.Q.sum()) - self.Qm, float(self.D.sum()) - self.Dm
-            a = Split(self._one(self.Qm, self.Dm, self.Dm2, z), self._one(Qs, Ds, self.Ds2, z))
+            position = 0.0 if parts == "held" else self._one(self.Qm, self.Dm, self.Dm2, z)
+            a = Split(position, self._one(Qs, Ds, self.Ds2, z))
             risk = a.position**2 * self.Qm + 2 * a.position * self.Dm + a.shape**2 * Qs + 2 * a.shape * Ds
             return a, risk / max(1, self.joints)
         if parts == "joints":

@@ -43,6 +43,7 @@ from binopose.guard import (
     SteinSums,
     blend,
     gate_settings,
+    held_parts,
     probe_count,
     probe_step,
     report,
@@ -218,7 +219,9 @@ class GatedRefinement:
                 self.report = GateReport(0.0, noise_rel, 0.0, n)
                 self.tri_only = not noise_rel > 0
                 model = noise.noise(self.opts.gate_noise == "common")
-                self.alpha = 0.0 if self.tri_only else self._alpha(n, model, sF, sT)
+                z, parts = gate_settings(self.opts.gate)
+                parts = held_parts(parts, noise, self.opts.view_bias)
+                self.alpha = 0.0 if self.tri_only else self._alpha(n, model, (z, parts), sF, sT)
         finally:
             if not keep_spills:
                 self.close()
@@ -253,7 +256,9 @@ class GatedRefinement:
                 z_c = shared.take(len(ud) * 4).view(-1, 2, 1, 2) if noise.common_var > 0 else None
                 yield r, c, P.double(), ud + probe_step(ud, noise, z, z_c)
 
-    def _alpha(self, n: int, noise: NoiseModel, sF: _Spill, sT: _Spill) -> float | Tensor | Split:
+    def _alpha(
+        self, n: int, noise: NoiseModel, settings: tuple[float, str], sF: _Spill, sT: _Spill
+    ) -> float | Tensor | Split:
         rounds = probe_count(n)
         sP = _Spill(self.spill_dir)
         try:
@@ -266,7 +271,7 @@ class GatedRefinement:
             sums = self._terms(n, [p.part() for p in parts], noise, (sF, sT, sP))
         finally:
             sP.close()
-        alpha, risk = sums.shrinkage(*gate_settings(self.opts.gate))
+        alpha, risk = sums.shrinkage(*settings)
         self.report = report(alpha, self.report.noise_rel, risk, n)  # type: ignore[union-attr]
         return alpha
 
