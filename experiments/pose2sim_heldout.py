@@ -44,7 +44,8 @@ from binopose.metrics import pose_metrics
 #: (uv (F, 2, J, 2) undistorted pixels, rig, conf (F, 2, J)) -> (F, J, 3) mm in the left camera's frame
 RefineFn = Callable[[np.ndarray, StereoRig, np.ndarray], np.ndarray]
 CONF_MODES = ("raw", "binary", "none")
-#: refiner options compared (binopose.refine_options.RefineOptions fields)
+#: refiner options compared (binopose.refine_options.RefineOptions fields); a variant that names no
+#: view_bias has "ignore", as every variant had before the rule of 20:02 UTC
 VARIANTS = {
     "v5": dict(definitions="model", gate="off", conf_evidence="raw"),
     "v5-binary": dict(definitions="model", gate="off", conf_evidence="binary"),
@@ -61,6 +62,9 @@ VARIANTS = {
     "split-lcb-ones": dict(definitions="keep", gate="lcb-split", conf_evidence="ones"),
     "hold-lcb-ones": dict(
         definitions="keep", gate="lcb", gate_noise="common", conf_evidence="ones", view_bias="hold-position"
+    ),
+    "strict-lcb-ones": dict(
+        definitions="keep", gate="lcb", gate_noise="common", conf_evidence="ones", view_bias="hold-strict"
     ),
     "gate-lcb-ones-independent": dict(
         definitions="keep", gate="lcb", gate_noise="independent", conf_evidence="ones"
@@ -79,7 +83,7 @@ def make_refiner(model: str | None, conf_mode: str, variant: str = "gate") -> Re
         raise BinoposeError(f"unknown --conf {conf_mode!r} (expected one of {', '.join(CONF_MODES)})")
     if variant not in VARIANTS:
         raise BinoposeError(f"unknown --variant {variant!r} (expected one of {', '.join(VARIANTS)})")
-    refiner = Refiner.load(model, **VARIANTS[variant])
+    refiner = Refiner.load(model, **{"view_bias": "ignore", **VARIANTS[variant]})
 
     def refine(uv: np.ndarray, rig: StereoRig, conf: np.ndarray) -> np.ndarray:
         u, c = torch.tensor(uv, dtype=torch.float32), torch.tensor(conf, dtype=torch.float32)

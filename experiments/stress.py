@@ -115,10 +115,12 @@ def _scores(pred: torch.Tensor, gt: torch.Tensor) -> dict:
 #: met, it was the independent probes)
 ARMS = {
     "default": RefineOptions(),
-    "independent": RefineOptions(gate_noise="independent"),
-    "common": RefineOptions(gate_noise="common"),
-    "split": RefineOptions(gate="lcb-split"),
+    "independent": RefineOptions(gate_noise="independent", view_bias="ignore"),
+    "common": RefineOptions(gate_noise="common", view_bias="ignore"),
+    "split": RefineOptions(gate="lcb-split", view_bias="ignore"),
     "hold": RefineOptions(view_bias="hold-position"),
+    "ignore": RefineOptions(view_bias="ignore"),
+    "strict": RefineOptions(view_bias="hold-strict"),
 }
 
 

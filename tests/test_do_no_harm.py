@@ -25,6 +25,7 @@ from binopose.guard import (
     RunningEvidence,
     SteinSums,
     blend,
+    held_parts,
     independent_noise_var,
     residual_terms,
     stein_terms,
@@ -224,8 +225,9 @@ def test_a_per_frame_offset_of_the_whole_pose_is_not_made_worse(shipped):
 def test_views_that_disagree_by_a_constant_keep_triangulations_position(shipped):
     """A calibration error (a constant offset per view, 3 % of the person's size, on 1 % noise): the
     network moves every frame's position, which Stein's estimate cannot judge under a bias;
-    ``view_bias="hold-position"`` keeps each frame's mean over the joints at triangulation's and still
-    corrects the shape, while noise alone (no constant) is gated as before (rule of 20:02 UTC)."""
+    ``view_bias="hold-position"`` (an option: tried under the rules of 20:02-20:20 UTC, not the default)
+    keeps each frame's mean over the joints at triangulation's and still corrects the shape, while noise
+    alone (no constant) is gated as without it."""
     X, P, u = stereo_views(200, seed=0)
     size = float(pose_scale_px(u).mean())
     gen = torch.Generator().manual_seed(0)
@@ -246,6 +248,25 @@ def test_views_that_disagree_by_a_constant_keep_triangulations_position(shipped)
         shipped.refine(quiet, P).poses,
         shipped.refine(quiet, P, options=RefineOptions(view_bias="ignore")).poses,
     )
+
+
+def test_which_constants_hold_the_position():
+    """held_parts: "hold-position" holds above 1 % of the person's size over 30 frames; "hold-strict"
+    also needs the constant to stand above 3 standard deviations of a frame's common mode; "ignore"
+    never holds."""
+    gen = torch.Generator().manual_seed(0)
+
+    def sums(constant: float, spread: float, frames: int = 100) -> ResidualSums:
+        r = constant + spread * torch.randn(frames, 2, 1, 2, generator=gen, dtype=torch.float64)
+        return ResidualSums.of(r.expand(frames, 2, 17, 2).clone(), torch.ones(frames, 17, dtype=torch.bool))
+
+    steady, noisy, small = sums(0.02, 0.001), sums(0.02, 0.03), sums(0.005, 0.0001)
+    assert held_parts("all", steady, "hold-position") == held_parts("all", steady, "hold-strict") == "held"
+    assert held_parts("all", noisy, "hold-position") == "held"
+    assert held_parts("all", noisy, "hold-strict") == "all"  # not in every frame: noise, not the rig
+    assert held_parts("all", small, "hold-position") == "all"  # below 1 % of the person's size
+    assert held_parts("all", sums(0.02, 0.001, frames=10), "hold-position") == "all"  # too few frames
+    assert held_parts("joints", steady, "ignore") == "joints"
 
 
 def test_position_and_shape_are_shrunk_apart():

@@ -23,8 +23,9 @@ GATES = ("off", "mean", "lcb", "lcb-joints", "lcb-split")
 #: the 2D noise the gate's probes draw: independent per joint, or with a per-frame part all joints share
 GATE_NOISE = ("independent", "common")
 #: where the views disagree by a constant (binopose.guard.held_parts): nothing apart, or keep
-#: triangulation's position and gate only the shape
-VIEW_BIAS = ("ignore", "hold-position")
+#: triangulation's position and gate only the shape (hold-strict: only where the constant shows in
+#: every frame)
+VIEW_BIAS = ("ignore", "hold-position", "hold-strict")
 CONF_THRESHOLD = 0.5
 #: the most hypotheses per pose: each chunk of poses is held that many times over
 MAX_HYPOTHESES = 32
@@ -48,7 +49,7 @@ class RefineOptions:
     gate_noise: str = "common"  # the noise of the gate's probes (GATE_NOISE; rule of 18:10 UTC)
     conf_evidence: str = "ones"  # how confidences reach the network (CONF_EVIDENCE; rule of 10:33 UTC)
     level_from: str = "family"  # start level (and profile) when start_sigma is None (LEVEL_FROM)
-    view_bias: str = "hold-position"  # where the views disagree by a constant (VIEW_BIAS; rule of 20:02 UTC)
+    view_bias: str = "ignore"  # where the views disagree by a constant (VIEW_BIAS; rules of 20:02-20:20 UTC)
 
     def __post_init__(self) -> None:
         if not (1 <= self.hypotheses <= MAX_HYPOTHESES and 1 <= self.steps <= MAX_STEPS):

@@ -87,8 +87,10 @@ def add_refiner_options(p: argparse.ArgumentParser) -> None:
         default=RefineOptions.view_bias,
         choices=VIEW_BIAS,
         help="where the two views disagree by a constant (a calibration error, above 1 %% of the person's "
-        "size): keep triangulation's position and gate only the pose's shape (hold-position, the "
-        "default), or gate as everywhere (ignore, the default until 2026-12-03 20:02 UTC)",
+        "size): gate as everywhere (ignore, the default), or keep triangulation's position and gate only "
+        "the pose's shape (hold-position; hold-strict: only where the constant shows in every frame; both "
+        "tried and not the default: fewer large harms, more small ones, much gain given up; "
+        "docs/RESULTS.md, 'Synthetic detectors')",
     )
     g.add_argument(
         "--conf-evidence",

@@ -90,6 +90,12 @@ class ResidualSums:
         (fractions of the person's size): a disagreement of the views that every frame shares."""
         return (self.c1 / max(self.m, 1.0)).norm(dim=-1)
 
+    def common_sd(self) -> Tensor:
+        """(2,) per view, the standard deviation over frames of a frame's common-mode residual (the root
+        of its variance summed over the two coordinates)."""
+        m = max(self.m, 1.0)
+        return (self.c2 / m - (self.c1 / m).pow(2)).clamp_min(0).sum(-1).sqrt()
+
     def noise(self, common: bool = False) -> NoiseModel:
         """The probes' noise: :meth:`var` per joint, or (``common``, the gate noise "common") that split
         into a per-frame part every joint shares and the rest. The common-mode residual's variance over
@@ -110,17 +116,26 @@ class ResidualSums:
 #: it needs first (rule of 2026-12-03 20:02 UTC: the development file's constant is about 0.0025, MHAD's 0)
 VIEW_BIAS_REL = 0.01
 VIEW_BIAS_FRAMES = 30
+#: view_bias "hold-strict" also needs the constant above this many standard deviations of a frame's
+#: common-mode residual (:meth:`ResidualSums.common_sd`): it shows in every frame, as a calibration error
+#: does, and not only on average, as where large noise meets a weak geometry (rule of 20:15 UTC)
+VIEW_BIAS_SD = 3.0
 
 
 def held_parts(parts: str, sums: ResidualSums, view_bias: str) -> str:
     """The gate's ``parts``, or "held" (:meth:`binopose.guard.SteinSums.shrinkage`: the correction's
-    per-frame mean over the joints gets alpha 0) where ``view_bias`` is "hold-position" and the
+    per-frame mean over the joints gets alpha 0) where ``view_bias`` is "hold-position" (or
+    "hold-strict", which also needs the constant to show in every frame: :data:`VIEW_BIAS_SD`) and the
     recording's views disagree by a constant: a calibration error (or a per-view bias) biases the
     triangulated position, which Stein's estimate cannot see, and the network then moves the whole pose
     (docs/RESULTS.md, "Synthetic detectors")."""
-    if view_bias != "hold-position" or sums.m < VIEW_BIAS_FRAMES:
+    if view_bias not in ("hold-position", "hold-strict") or sums.m < VIEW_BIAS_FRAMES:
         return parts
-    return "held" if float(sums.constant().max()) > VIEW_BIAS_REL else parts
+    c = sums.constant()
+    shows = c > VIEW_BIAS_REL
+    if view_bias == "hold-strict":
+        shows &= c > VIEW_BIAS_SD * sums.common_sd()
+    return "held" if bool(shows.any()) else parts
 
 
 #: the start levels an input's own residual may give (the schedule's range)
