@@ -436,6 +436,41 @@ def v8_table() -> str:
     return "\n".join(lines)
 
 
+def view_bias_table() -> str:
+    """Stress draws 6-11 (the rules of 20:02, 20:15 and 20:20 UTC): per draw and arm, harmed cells, MPJPE
+    excess over triangulation, and the MPJPE given up against view_bias "ignore" (summed increases)."""
+    #: file -> {label: arm in that file} (seeds 6-7 ran while "default" was ignore, 8-11 while it was hold)
+    files = {
+        "stress_seed6_hold.json": {"ignore": "default", "hold-position": "hold"},
+        "stress_seed7_hold.json": {"ignore": "default", "hold-position": "hold"},
+        "stress_seed8_strict.json": {"ignore": "ignore", "hold-position": "default", "hold-strict": "strict"},
+        "stress_seed9_strict.json": {"ignore": "ignore", "hold-position": "default", "hold-strict": "strict"},
+        "stress_seed10_replicate.json": {"ignore": "ignore", "hold-position": "default"},
+        "stress_seed11_replicate.json": {"ignore": "ignore", "hold-position": "default"},
+    }
+    if not all((OUT / f).exists() for f in files):
+        return "(experiments/results/stress_seed6..11_*.json not found: see experiments/view_bias.py)"
+    labels = ("ignore", "hold-position", "hold-strict")
+    lines = [
+        "| draw (rule) | " + " | ".join(f"{a}: harmed, excess (mm), given up (mm)" for a in labels) + " |",
+        "|---|" + "---|" * len(labels),
+    ]
+    rule = {6: "20:02", 7: "20:02", 8: "20:15", 9: "20:15", 10: "20:20", 11: "20:20"}
+    for f, arms in files.items():
+        res = json.loads((OUT / f).read_text())
+        base = arms["ignore"]
+        vals = []
+        for a in labels:
+            if a not in arms:
+                vals.append("-")
+                continue
+            arm, summ = arms[a], res["summary"][arms[a]]
+            up = sum(max(0.0, r[arm]["mpjpe_mm"] - r[base]["mpjpe_mm"]) for r in res["cells"].values())
+            vals.append(f"{len(summ['harmed'])}, {summ['mpjpe_excess_mm']:.1f}, {up:.0f}")
+        lines.append(f"| seed {res['seed']} ({rule[res['seed']]}) | " + " | ".join(vals) + " |")
+    return "\n".join(lines)
+
+
 def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
     rows = dict(rows)
     rows["released_dualdiff"] = released_row()
@@ -465,6 +500,10 @@ def render(rows: dict[str, dict], commentary: dict[str, str]) -> str:
         "![stress](img/stress.png)\n",
         stress_table(),
         "\n" + commentary.get("stress", ""),
+        "### Holding the position where the views disagree by a constant (tried; the default from 20:15 to 20:26 UTC)\n",
+        commentary.get("view_bias_intro", ""),
+        view_bias_table(),
+        "\n" + commentary.get("view_bias", ""),
         "### Retraining with MediaPipe's errors (v8, tried, not adopted)\n",
         commentary.get("v8_intro", ""),
         v8_table(),
