@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from do_no_harm import METRICS
+from do_no_harm import METRICS, commands
 from pose2sim_data import DEFAULT_DATA, load_capture
 from pose2sim_heldout import make_refiner, score_all
 
@@ -164,3 +166,20 @@ def gate_rule(
         "c": p["mean_px_offset_removed"][arm] <= px + 0.05
         and len(p["worse_than_triangulation"][arm]) <= DEFAULT_POSE2SIM_WORSE_PAIRS,
     }
+
+
+def cli_cells(extra: list[str]) -> dict:
+    """The six ``do_no_harm`` cells, each through its default ``binopose eval`` command with ``extra``
+    arguments (a candidate's ``--model`` or option): {cell: {"command", "row" (the table's row), "got"}}."""
+    table = json.loads((RESULTS / "do_no_harm.json").read_text())["table"]
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for cell, row in table.items():
+            argv = [*commands(cell)["default"], *extra]
+            js = Path(tmp) / "eval.json"
+            cmd = [str(ROOT / ".venv" / "bin" / argv[0]), *argv[1:], "--json", str(js)]
+            subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+            got = {k: round(v, 2) for k, v in json.loads(js.read_text()).items() if k in METRICS}
+            out[cell] = {"command": " ".join(argv), "row": row, "got": got}
+            print(cell, got, flush=True)
+    return out

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from candidate import DEFAULT_SIX_CELL_MPJPE, RESULTS, ROOT, pose2sim_summary, write
-from do_no_harm import METRICS, commands
+from candidate import DEFAULT_SIX_CELL_MPJPE, RESULTS, cli_cells, pose2sim_summary, write
+from do_no_harm import METRICS
 from pose2sim_data import DEFAULT_DATA, load_capture
 from pose2sim_heldout import make_refiner, score_all
 
@@ -36,23 +34,15 @@ V5_PX, V5_MM = 22.534, 88.77
 def cells(model: str) -> dict:
     """The six cells: triangulation and v5's default from ``do_no_harm.json``, the candidate's default
     through the CLI."""
-    table = json.loads((RESULTS / "do_no_harm.json").read_text())["table"]
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for cell, row in table.items():
-            argv = [*commands(cell)["default"], "--model", model]
-            js = Path(tmp) / "eval.json"
-            cmd = [str(ROOT / ".venv" / "bin" / argv[0]), *argv[1:], "--json", str(js)]
-            subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
-            got = {k: round(v, 2) for k, v in json.loads(js.read_text()).items() if k in METRICS}
-            out[cell] = {
-                "command": " ".join(argv),
-                "triangulate": row["triangulate"],
-                "v5": row["common-lcb"],
-                "v8": got,
-            }
-            print(cell, out[cell], flush=True)
-    return out
+    return {
+        cell: {
+            "command": r["command"],
+            "triangulate": r["row"]["triangulate"],
+            "v5": r["row"]["common-lcb"],
+            "v8": r["got"],
+        }
+        for cell, r in cli_cells(["--model", model]).items()
+    }
 
 
 def verdict(six: dict, p2s: dict, stress: dict) -> dict:

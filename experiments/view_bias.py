@@ -27,29 +27,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from candidate import RESULTS, ROOT, pose2sim, pose2sim_summary, write
-from do_no_harm import METRICS, commands
+from candidate import RESULTS, cli_cells, pose2sim, pose2sim_summary, write
 
 
 def cells(view_bias: str) -> dict:
     """Each do-no-harm cell's default command with ``--view-bias``, against the table."""
-    table = json.loads((RESULTS / "do_no_harm.json").read_text())["table"]
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for cell, row in table.items():
-            argv = [*commands(cell)["default"], "--view-bias", view_bias]
-            js = Path(tmp) / "eval.json"
-            cmd = [str(ROOT / ".venv" / "bin" / argv[0]), *argv[1:], "--json", str(js)]
-            subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
-            got = {k: round(v, 2) for k, v in json.loads(js.read_text()).items() if k in METRICS}
-            out[cell] = {"command": " ".join(argv), "table": row["common-lcb"], "candidate": got}
-            print(cell, out[cell], flush=True)
-    return out
+    return {
+        cell: {"command": r["command"], "table": r["row"]["common-lcb"], "candidate": r["got"]}
+        for cell, r in cli_cells(["--view-bias", view_bias]).items()
+    }
 
 
 def stress(files: list[str], arms: tuple[str, ...], base: str) -> dict:
