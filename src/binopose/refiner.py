@@ -42,6 +42,7 @@ from binopose.guard import (
     residual_terms,
 )
 from binopose.offsets import keep_definitions, kept_joints
+from binopose.refine_inputs import check_inputs, chunked
 from binopose.refine_options import CONF_THRESHOLD, RefineOptions, split_settings
 from binopose.skeleton import NUM_JOINTS
 
@@ -167,9 +168,9 @@ class Refiner:
             :class:`RefineResult`: poses (N, 17, 3) mm, the triangulation of the same input, the refined
             2D keypoints (N, 2, 17, 2), and what the do-no-harm gate found.
         """
-        u, P, c = _check_inputs(kp2d, cameras, conf)
+        u, P, c = check_inputs(kp2d, cameras, conf)
         opts = options or self.options
-        T = _chunked(lambda a, PP, cc: triangulate(a, PP, cc), u, P, c, self.chunk)
+        T = chunked(lambda a, PP, cc: triangulate(a, PP, cc), u, P, c, self.chunk)
         if opts.level_from != "family" and opts.start_sigma is None:
             opts = self.input_options(u, P, T, c, opts)
 
@@ -177,7 +178,7 @@ class Refiner:
             poses, report = T.clone(), GateReport(0.0, 0.0, 0.0, len(u))  # the gate's answer, no network
         else:
             poses, report = self._kept_and_gated(u, P, T, c, opts, evidence)
-        kp = _chunked(lambda X, PP, _: project(X, PP), poses, P, None, self.chunk)
+        kp = chunked(lambda X, PP, _: project(X, PP), poses, P, None, self.chunk)
         return RefineResult(poses, T, kp, report)
 
     def _kept_and_gated(
@@ -210,18 +211,8 @@ class Refiner:
         judge = gate if evidence is None else evidence.gate
         z, parts = gate_settings(opts.gate)
         common = opts.gate_noise == "common"
-        return judge(
-            refined,
-            u.double(),
-            P.double(),
-            T,
-            poses,
-            c,
-            z=z,
-            parts=parts,
-            common=common,
-            view_bias=opts.view_bias,
-        )
+        settings = {"z": z, "parts": parts, "common": common, "view_bias": opts.view_bias}
+        return judge(refined, u.double(), P.double(), T, poses, c, **settings)
 
     def input_options(
         self, u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None, options: RefineOptions
@@ -322,38 +313,3 @@ class Refiner:
         # a joint no view pair can triangulate stays NaN (never a silent guess)
         out[~torch.isfinite(tri).all(-1)] = float("nan")
         return out
-
-
-def _chunked(fn, a: Tensor, P: Tensor, c: Tensor | None, chunk: int) -> Tensor:
-    """``fn(a, P, c)`` chunk by chunk in float64 on the CPU: a cheap geometric step over all frames."""
-    parts = [
-        fn(
-            a[i : i + chunk].double(),
-            P[i : i + chunk].double(),
-            None if c is None else c[i : i + chunk].double(),
-        )
-        for i in range(0, a.shape[0], chunk)
-    ]
-    return torch.cat(parts) if parts else fn(a.double(), P.double(), c)
-
-
-def _check_inputs(
-    kp2d: Tensor | np.ndarray, cameras: StereoRig | Tensor | np.ndarray, conf: Tensor | np.ndarray | None
-) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Checked (N, 2, 17, 2) keypoints (undistorted), (N, 2, 3, 4) cameras and (N, 2, 17) confidences."""
-    u = torch.as_tensor(kp2d)  # converted to float64 chunk by chunk (a million poses stay small)
-    if u.ndim != 4 or u.shape[1:] != (2, NUM_JOINTS, 2):
-        raise BinoposeError(f"keypoints must have shape (N, 2, 17, 2), got {tuple(u.shape)}")
-    if isinstance(cameras, StereoRig):
-        lens = [c.fisheye or c.dist.any() for c in (cameras.left, cameras.right)]
-        if any(lens):  # an ideal rig's input stays as it is (a fisheye lens is never ideal)
-            u = cameras.undistort(u.double())
-        P = cameras.projection_matrices(torch.float64)
-    else:
-        P = torch.as_tensor(cameras)
-    if P.shape[-3:] != (2, 3, 4) or P.ndim not in (3, 4) or (P.ndim == 4 and P.shape[0] != u.shape[0]):
-        raise BinoposeError(f"projection matrices must be (2, 3, 4) or (N, 2, 3, 4), got {tuple(P.shape)}")
-    c = None if conf is None else torch.as_tensor(conf)
-    if c is not None and c.shape != u.shape[:3]:
-        raise BinoposeError(f"confidences must have shape (N, 2, 17), got {tuple(c.shape)}")
-    return u, P.expand(u.shape[0], 2, 3, 4), c
