@@ -450,6 +450,8 @@ def view_bias_table() -> str:
     }
     if not all((OUT / f).exists() for f in files):
         return "(experiments/results/stress_seed6..11_*.json not found: see experiments/view_bias.py)"
+    from view_bias import given_up  # experiments/view_bias.py
+
     labels = ("ignore", "hold-position", "hold-strict")
     lines = [
         "| draw (rule) | " + " | ".join(f"{a}: harmed, excess (mm), given up (mm)" for a in labels) + " |",
@@ -464,8 +466,8 @@ def view_bias_table() -> str:
             if a not in arms:
                 vals.append("-")
                 continue
-            arm, summ = arms[a], res["summary"][arms[a]]
-            up = sum(max(0.0, r[arm]["mpjpe_mm"] - r[base]["mpjpe_mm"]) for r in res["cells"].values())
+            summ = res["summary"][arms[a]]
+            up = given_up(res, arms[a], base)
             vals.append(f"{len(summ['harmed'])}, {summ['mpjpe_excess_mm']:.1f}, {up:.0f}")
         lines.append(f"| seed {res['seed']} ({rule[res['seed']]}) | " + " | ".join(vals) + " |")
     return "\n".join(lines)

@@ -41,6 +41,11 @@ def cells(view_bias: str) -> dict:
     }
 
 
+def given_up(run: dict, arm: str, base: str) -> float:
+    """The MPJPE (mm) ``arm`` gives up against ``base`` in one stress run: its increases summed over cells."""
+    return sum(max(0.0, r[arm]["mpjpe_mm"] - r[base]["mpjpe_mm"]) for r in run["cells"].values())
+
+
 def stress(files: list[str], arms: tuple[str, ...], base: str) -> dict:
     """Per arm, summed over the draws: harmed cells, MPJPE excess over triangulation, the MPJPE it gives up
     against ``base`` (summed increases over cells) and the cells it alone harms (``base`` does not)."""
@@ -54,9 +59,7 @@ def stress(files: list[str], arms: tuple[str, ...], base: str) -> dict:
         if a == base:
             continue
         rows = [(r["seed"], c, row) for r in runs for c, row in r["cells"].items()]
-        out[a]["given_up_mm"] = round(
-            sum(max(0.0, row[a]["mpjpe_mm"] - row[base]["mpjpe_mm"]) for _, _, row in rows), 2
-        )
+        out[a]["given_up_mm"] = round(sum(given_up(r, a, base) for r in runs), 2)
         out[a]["harmed_alone"] = [
             f"seed {s}: {c}" for s, c, row in rows if row[f"{a}_harmed"] and not row[f"{base}_harmed"]
         ]
