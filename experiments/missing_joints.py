@@ -10,6 +10,8 @@ alone (definitions kept, no gate) and for the CLI default, at K = 1 and K = 3. T
 network to take such a joint (``diffusion.sampling``, switched here by ``MISSING_MODE``, which exists
 only while the rule is judged): A as before (centroid fill, the seen view's residual as evidence), B no
 evidence from either view, C B plus one network pass whose guess replaces the centroid fill.
+The rule failed (A stays), and the switch was removed afterwards: run this script at commit 298fe55,
+where ``diffusion/sampling.py`` still reads ``MISSING_MODE``; on later commits every mode is A.
 """
 
 from __future__ import annotations

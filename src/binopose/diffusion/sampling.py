@@ -39,22 +39,6 @@ def _fill_missing(X: Tensor, fallback: Tensor) -> Tensor:
     return torch.where(torch.isfinite(X), X, fallback)
 
 
-def _guess_holes(denoise: Denoise, X: Tensor, holes: Tensor, inputs: tuple, sigma: float) -> Tensor:
-    """X (B, J, 3) with its holes (B, J) filled by the network's own guess from one pass, on the rows
-    that have any: a better start than the centroid, which the network reads as a pose to correct.
-    ``inputs``: u, P, baseline, scale_px, conf (or None), profile (J,) / (B, J) or None."""
-    r = holes.any(-1)
-    if not r.any():
-        return X
-    u, P, baseline, scale_px, conf, profile = inputs
-    pick = lambda t: t if t is None or t.dim() < 2 else t[r]  # noqa: E731
-    ev = evidence_features(u[r], X[r], P[r], scale_px[r], pick(conf), pick(profile))
-    guess, _ = denoise(X[r], torch.full_like(baseline[r], sigma), baseline[r], ev)
-    out = X.clone()
-    out[r] = torch.where(holes[r, :, None], guess.to(X.dtype), X[r])
-    return out
-
-
 def ddim_sample(
     denoise: Denoise,
     u: Tensor,
@@ -81,18 +65,10 @@ def ddim_sample(
     """
     if X_in is None:
         X_in = triangulate(u, P, conf)
-    ev_conf = conf if evidence_conf is None else evidence_conf
-    holes = ~torch.isfinite(X_in).all(-1)  # (B, J): the joints no two views triangulate
-    import os
-
-    mode = os.environ.get("MISSING_MODE", "A")
-    if mode != "A":
-        u = torch.where(holes[:, None, :, None], torch.nan, u)
     centroid = torch.nanmean(X_in, dim=1, keepdim=True).expand_as(X_in)
     X_t = _fill_missing(X_in, centroid)
-    if mode == "C":
-        X_t = _guess_holes(denoise, X_t, holes, (u, P, baseline, scale_px, ev_conf, profile), sigmas[0])
     u_t = u
+    ev_conf = conf if evidence_conf is None else evidence_conf
     x0 = log_std = None
     for i, s in enumerate(sigmas[:-1]):
         if i > 0:
