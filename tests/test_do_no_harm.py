@@ -148,6 +148,36 @@ def test_a_missing_keypoint_does_not_spoil_the_rest(shipped, steps):
     assert _err(out[:, others], full[:, others]) < 25.0  # mm; pixel (0, 0) at step 2 gave metres
 
 
+def test_a_frame_with_a_missing_joint_keeps_the_definitions_too():
+    """keep_definitions takes the recording's body-fixed correction out of a frame with a missing joint
+    as well (until 2026-12-03 such a frame kept the refiner's definitions at all its other joints), and
+    a frame without a body frame (a hip missing) is the triangulation."""
+    X, _, _ = stereo_views(40, seed=5)
+    T = X.numpy().copy()
+    R = body_frames(T, up_from="hips")
+    F = T + np.einsum("nij,j->ni", R, np.array([6.0, -4.0, 9.0]))[:, None, :]  # a definition shift
+    F[3, 15] = T[3, 15] = np.nan  # a wrist missing
+    F[5, 2] = T[5, 2] = np.nan  # a hip missing: no body frame
+    out = keep_definitions(F, T, prior_frames=0.0)
+    np.testing.assert_allclose(out, T, atol=1e-6)  # NaN where T is NaN, T everywhere else
+
+
+def test_a_hip_missing_in_one_view_leaves_the_pelvis(shipped):
+    """The root rule (pelvis = the hips' midpoint) needs both hips in both views; a frame with a hip
+    missing in one view keeps the detected pelvis in both views, so the pose keeps its root."""
+    assert shipped.conditioning.root_from_hips
+    _, P, u = stereo_views(8, seed=6)
+    conf = torch.ones(8, 2, 17)
+    u[0, 1, 2] = float("nan")  # the right hip missing in the right view
+    conf[0, 1, 2] = 0.0
+    ru, rc = shipped.conditioning.root_input(u, conf)
+    assert torch.equal(ru[0, :, 6], u[0, :, 6]) and torch.equal(rc[0, :, 6], conf[0, :, 6])
+    assert torch.allclose(ru[1:, :, 6], (u[1:, :, 2] + u[1:, :, 3]) / 2)
+    poses = shipped.refine(u, P, conf).poses
+    assert torch.isfinite(poses[0, 6]).all() and torch.isnan(poses[0, 2]).all()
+    assert torch.isfinite(poses[1:]).all()
+
+
 def test_sure_shrinkage_recovers_the_best_blend():
     """Linear toy: the truth is 0, triangulation T = noise, a denoiser that removes a known share c of
     it (Delta = -c * noise, J_Delta = -c): the risk-optimal blend of T and T + Delta is alpha = 1 when

@@ -90,17 +90,20 @@ def keep_definitions(
             same 2D input. prior_frames: shrinkage of the mean toward zero (0: none). joints: (17,)
             bool, the joints whose definitions are kept (None: all; :func:`kept_joints`).
     Returns:
-        (N, 17, 3) mm; frames where either input has a NaN joint are returned unchanged.
+        (N, 17, 3) mm. The mean comes from the frames where both inputs are whole; a frame with a
+        missing joint has the same offset taken out of its other joints where its refined pose still
+        has a body frame (both hips and the thorax), and is the triangulation where it has none.
     """
     F = np.asarray(refined, np.float64)
     R, d, ok = body_corrections(F, triangulated)
-    if not ok.any():
-        return F.copy()
     n = float(ok.sum())
-    return remove_body_offset(F, R, d.mean(0) * n / (n + prior_frames), ok, joints)
+    s = d.mean(0) * n / (n + prior_frames) if ok.any() else np.zeros((NUM_JOINTS, 3))
+    return remove_body_offset(F, R, s, ok, joints, triangulated)
 
 
-def body_corrections(refined: np.ndarray, triangulated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def body_corrections(
+    refined: np.ndarray, triangulated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The correction in each refined pose's body frame (:func:`keep_definitions`): body frames R
     (M, 3, 3), corrections d = R^T (refined - triangulated) (M, 17, 3) of the M frames where both inputs
     are finite, and that (N,) mask."""
@@ -116,13 +119,27 @@ def body_corrections(refined: np.ndarray, triangulated: np.ndarray) -> tuple[np.
 
 
 def remove_body_offset(
-    refined: np.ndarray, R: np.ndarray, s: np.ndarray, ok: np.ndarray, joints: np.ndarray | None = None
+    refined: np.ndarray,
+    R: np.ndarray,
+    s: np.ndarray,
+    ok: np.ndarray,
+    joints: np.ndarray | None,
+    triangulated: np.ndarray,
 ) -> np.ndarray:
-    """``refined`` (N, 17, 3) with the body-fixed offset ``s`` (17, 3) taken out of the frames ``ok``,
-    turned by their body frames ``R`` (M, 3, 3) (:func:`body_corrections`), at the joints ``joints``
-    ((17,) bool; None: all)."""
+    """``refined`` (N, 17, 3) with the body-fixed offset ``s`` (17, 3) taken out, at the joints
+    ``joints`` ((17,) bool; None: all): in the whole frames ``ok`` turned by their body frames ``R``
+    (M, 3, 3) (:func:`body_corrections`); in a frame with a missing joint by its own body frame where it
+    has one (both hips and the thorax), and where it has none the frame is ``triangulated``'s, whose
+    definitions are the detector's. (Before 2026-12-03 such frames kept the refiner's definitions.)"""
     out = np.array(refined, np.float64)
     if joints is not None:
         s = np.where(np.asarray(joints, bool)[:, None], s, 0.0)
     out[ok] = out[ok] - np.einsum("nij,kj->nki", R, s)
+    rest = np.flatnonzero(~ok)
+    if rest.size:
+        framed = np.isfinite(out[rest][:, [_RHIP, _LHIP, _THORAX]]).all((1, 2))
+        if framed.any():
+            Rf = body_frames(out[rest[framed]], up_from="hips")
+            out[rest[framed]] -= np.einsum("nij,kj->nki", Rf, s)
+        out[rest[~framed]] = np.asarray(triangulated, np.float64)[rest[~framed]]
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import torch
 from torch import Tensor
 
 from binopose.errors import BinoposeError
@@ -33,13 +34,25 @@ class Conditioning:
 
     def root_input(self, u: Tensor, conf: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """The root rule on (..., 2, J, 2) keypoints and (..., 2, J) confidences: with
-        ``root_from_hips`` the pelvis is the hips' midpoint, as confident as the weaker hip."""
+        ``root_from_hips`` the pelvis is the hips' midpoint, as confident as the weaker hip, in the
+        frames where both hips are seen in both views; elsewhere both views keep the detected pelvis
+        and its confidence (one definition in both views, and a pelvis wherever the detector has one;
+        before 2026-12-03 a hip missing in one view left the pelvis missing)."""
         if not self.root_from_hips:
             return u, conf
+        hips = [RIGHT_HIP, LEFT_HIP]
+        seen = torch.isfinite(u[..., hips, :]).all(-1)  # (..., 2, 2): view, hip
+        if conf is not None:
+            seen = seen & (conf[..., hips] > 0)
+        whole = seen.flatten(-2).all(-1)  # (...,): both hips in both views
+        out = u.clone()
+        out[..., ROOT, :] = torch.where(
+            whole[..., None, None], root_from_hips(u)[..., ROOT, :], u[..., ROOT, :]
+        )
         if conf is not None:
             conf = conf.clone()
-            conf[..., ROOT] = conf[..., [RIGHT_HIP, LEFT_HIP]].amin(-1)
-        return root_from_hips(u), conf
+            conf[..., ROOT] = torch.where(whole[..., None], conf[..., hips].amin(-1), conf[..., ROOT])
+        return out, conf
 
     def root_profile(self, profile: Tensor) -> Tensor:
         """The root rule on a per-joint noise profile (..., J): a pelvis taken from the hips is as good

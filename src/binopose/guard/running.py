@@ -52,23 +52,22 @@ class RunningEvidence:
         older = list(self._d)[: len(self._d) - len(d)]
         self._older = np.sum(older, 0) if older else np.zeros(d.shape[1:])
         self._older_n = len(older)
-        return self._remove(refined, R, d, ok, joints)
+        return self._remove(refined, triangulated, (R, d, ok), joints)
 
     def keep_fixed(
         self, refined: np.ndarray, triangulated: np.ndarray, joints: np.ndarray | None = None
     ) -> np.ndarray:
         """As :meth:`keep` for other values of the same new frames (the gate's probes), without adding
         them to the evidence: the offset is the window's older frames' and these frames' mean."""
-        return self._remove(refined, *body_corrections(refined, triangulated), joints)
+        return self._remove(refined, triangulated, body_corrections(refined, triangulated), joints)
 
     def _remove(
-        self, refined: np.ndarray, R: np.ndarray, d: np.ndarray, ok: np.ndarray, joints: np.ndarray | None
+        self, refined: np.ndarray, triangulated: np.ndarray, corrections: tuple, joints: np.ndarray | None
     ) -> np.ndarray:
+        R, d, ok = corrections
         n = self._older_n + len(d)
-        if n == 0:
-            return np.array(refined, np.float64)
-        s = (self._older + d.sum(0)) / (n + KEEP_PRIOR_FRAMES)
-        return remove_body_offset(refined, R, s, ok, joints)
+        s = (self._older + d.sum(0)) / (n + KEEP_PRIOR_FRAMES) if n else np.zeros(refined.shape[1:])
+        return remove_body_offset(refined, R, s, ok, joints, triangulated)
 
     def gate(
         self,

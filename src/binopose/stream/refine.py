@@ -169,7 +169,7 @@ class GatedRefinement:
         if not self.keep:
             return torch.from_numpy(F)
         R, _, ok = body_corrections(F, T)
-        return torch.from_numpy(remove_body_offset(F, R, s, ok, self.joints))
+        return torch.from_numpy(remove_body_offset(F, R, s, ok, self.joints, T))
 
     def _combined(self, F: np.ndarray, T: Tensor) -> Tensor:
         if self.alpha is not None and self.tri_only:
