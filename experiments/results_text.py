@@ -308,6 +308,50 @@ MediaPipe error family in training"); judged by `PYTHONPATH=src .venv/bin/python
   about 11 px of their own, so a better prior for them has little to show here, while the share it
   takes from the other families costs the per-view detector about a millimetre.
 """,
+    "missing_intro": """\
+A joint missing in one view (NaN or confidence 0: occlusions in OpenPose files, dropped keypoints in
+a user's own data) cannot be triangulated; it stays missing in the output. What it costs the other
+joints was measured on the Stacked-Hourglass development subject S8 (real detections, raw protocol):
+in 20 % of the 6,482 frames one random joint (never the pelvis) drops out of one random view
+(`PYTHONPATH=src .venv/bin/python experiments/missing_joints.py`). Cells: the MPJPE of the other
+joints minus the same with nothing dropped, over all frames; "network" is the network with the
+definitions kept and no gate, "default" the CLI default (the gate keeps alpha 1 on S8, so the two
+agree).
+
+- **Two defects found on the way, fixed at 2de26d3** (each with a test that fails without it:
+  `tests/test_do_no_harm.py::test_a_frame_with_a_missing_joint_keeps_the_definitions_too`,
+  `::test_a_hip_missing_in_one_view_leaves_the_pelvis`):
+  - `keep_definitions` returned every frame with a missing joint unchanged, so such a frame kept the
+    refiner's (Human3.6M's) definitions at all its other joints while its neighbours kept the
+    detector's: a silent jump in an exported marker set. Now the recording's offset comes out of it
+    too, turned by its own body frame; a frame with no body frame (a hip or the thorax missing) is the
+    triangulation. Offline, chunked and live alike.
+  - With the pelvis taken from the hips, a hip missing in one view left the pelvis missing, and with
+    it every root-relative number of the frame. Now such a frame keeps the detected pelvis in both
+    views (one definition in both).
+  - Measured with the defaults (mode A): before the fixes the frames with a dropped joint looked
+    *better* than with nothing dropped (excess -2.08 mm over all frames), because they were in
+    Human3.6M's definitions; after, the other joints of those frames are 54.41 against 49.92 mm
+    (+0.84 over all frames), and no pelvis is lost (before: one for every dropped hip).
+- **Three ways for the network to take such a joint**, under rules written before each run (git log:
+  "Pre-registered 2026-12-03 21:18 UTC ... missing keypoints" and "21:33 UTC ... second try"): A as
+  before (the joint filled with the pose's centroid; its one seen view's residual against that fill
+  is evidence), B no evidence from either view, C B plus one network pass whose guess replaces the
+  centroid fill. B was to be adopted if its excess was below A's in all four cells.
+""",
+    "missing": """\
+- **Both rules failed; A stays.** On S8, B is 0.15-0.24 mm worse than A in every cell, both before and
+  after the fixes; C beats A only at K = 1 after the fixes (+0.76 against +0.84). On the synthetic
+  input that suggested the change (`stereo_views`, 3 px, a wrist missing in one view) B had cut the
+  other joints' excess from +2.45 to +0.04 mm; on real detections with their larger errors the seen
+  view's residual seems to be worth more than it costs. The first rule's numbers were distorted by
+  the definitions defect (which credited whichever mode corrected most), hence the second run.
+- **Still short:** a missing joint costs the other joints of its frame about 4.5 mm on S8 (0.84 mm
+  over all frames when a fifth of the frames lose one joint). The network never saw a missing joint
+  in training; `tests/test_do_no_harm.py::test_a_missing_keypoint_does_not_spoil_the_rest` bounds how
+  far they move (25 mm), not how much worse they get. A frame that loses a hip or the thorax is
+  returned as the triangulation.
+""",
     "guard": """\
 MHAD is the only real stereo-aware test file here, and hidden test files of the same format, from
 other rigs, subjects and detectors, are run against the shipped model. So the model and its defaults
