@@ -1,15 +1,21 @@
 """What :meth:`binopose.refiner.Refiner.refine` checks and how it walks its input: the shapes of the
 keypoints, cameras and confidences (undistorted through a rig's lens model), and a cheap geometric step
-over all frames a chunk at a time."""
+over all frames a chunk at a time, and the start level an input's own residual implies."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from binopose.data.noise import ErrorModel2D
+from binopose.data.presets import stereo_mask
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import StereoRig
+from binopose.guard import ResidualSums, input_level, residual_terms
+from binopose.refine_options import RefineOptions
 from binopose.skeleton import NUM_JOINTS
 
 
@@ -46,3 +52,35 @@ def check_inputs(
     if c is not None and c.shape != u.shape[:3]:
         raise BinoposeError(f"confidences must have shape (N, 2, 17), got {tuple(c.shape)}")
     return u, P.expand(u.shape[0], 2, 3, 4), c
+
+
+def level_options(
+    u: Tensor,
+    P: Tensor,
+    T: Tensor,
+    conf: Tensor | None,
+    options: RefineOptions,
+    model: ErrorModel2D,
+    chunk: int,
+) -> RefineOptions:
+    """``options`` with the start level (and, for ``level_from="input-profile"``, the per-joint profile)
+    that the input's own triangulation residual implies under the per-view error ``model``
+    (:func:`binopose.guard.input_level`), when most of the input follows the per-view family;
+    stereo-aware input, whose residual shows none of its noise, keeps its family's level. u (N, 2, 17,
+    2), P (N, 2, 3, 4), T (N, 17, 3) its triangulation, conf (N, 2, 17) or None. (A tried variant, not the default: RESULTS.md.)"""
+    rows = [slice(i, i + chunk) for i in range(0, u.shape[0], chunk)]
+    part = lambda t, sl: None if t is None else t[sl].double()  # noqa: E731
+    stereo = sum(int(stereo_mask(u[sl].double(), P[sl].double(), options.noise_kind).sum()) for sl in rows)
+    if stereo * 2 > u.shape[0]:
+        return options
+    sums = sum(
+        (
+            ResidualSums.of(*residual_terms(u[sl].double(), P[sl].double(), T[sl], part(conf, sl)))
+            for sl in rows
+        ),
+        ResidualSums.zero(),
+    )
+    level, profile = input_level(sums.var(), model)
+    if options.level_from == "input-profile":
+        return replace(options, start_sigma=level, noise_profile=tuple(profile))
+    return replace(options, start_sigma=level)

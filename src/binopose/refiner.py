@@ -13,7 +13,7 @@ input's own evidence supports it (:mod:`binopose.guard`): it is never knowingly 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -33,16 +33,13 @@ from binopose.geometry.rig import StereoRig
 from binopose.geometry.stereo import camera_baseline
 from binopose.guard import (
     GateReport,
-    ResidualSums,
     RunningEvidence,
     gate,
     gate_settings,
     has_spread,
-    input_level,
-    residual_terms,
 )
 from binopose.offsets import keep_definitions, kept_joints
-from binopose.refine_inputs import check_inputs, chunked
+from binopose.refine_inputs import check_inputs, chunked, level_options
 from binopose.refine_options import CONF_THRESHOLD, RefineOptions, split_settings
 from binopose.skeleton import NUM_JOINTS
 
@@ -217,28 +214,11 @@ class Refiner:
     def input_options(
         self, u: Tensor, P: Tensor, T: Tensor, conf: Tensor | None, options: RefineOptions
     ) -> RefineOptions:
-        """``options`` with the start level (and, for ``level_from="input-profile"``, the per-joint
-        profile) that the input's own triangulation residual implies (:func:`binopose.guard.input_level`),
-        when most of it follows the per-view family; stereo-aware input, whose residual shows none of
-        its noise, keeps its family's level. u (N, 2, 17, 2), P (N, 2, 3, 4), T (N, 17, 3) its
-        triangulation, conf (N, 2, 17) or None."""
-        rows = [slice(i, i + self.chunk) for i in range(0, u.shape[0], self.chunk)]
-        part = lambda t, sl: None if t is None else t[sl].double()  # noqa: E731
-        stereo = sum(int(self.looks_stereo(u[sl].double(), P[sl].double(), options).sum()) for sl in rows)
-        if stereo * 2 > u.shape[0]:
-            return options
-        sums = sum(
-            (
-                ResidualSums.of(*residual_terms(u[sl].double(), P[sl].double(), T[sl], part(conf, sl)))
-                for sl in rows
-            ),
-            ResidualSums.zero(),
-        )
+        """``options`` with the start level (and profile) the input's own triangulation residual implies
+        (:func:`binopose.refine_inputs.level_options`). u (N, 2, 17, 2), P (N, 2, 3, 4), T (N, 17, 3)
+        its triangulation, conf (N, 2, 17) or None."""
         model = self.error_models.get(PER_VIEW) or next(iter(self.error_models.values()))
-        level, profile = input_level(sums.var(), model)
-        if options.level_from == "input-profile":
-            return replace(options, start_sigma=level, noise_profile=tuple(profile))
-        return replace(options, start_sigma=level)
+        return level_options(u, P, T, conf, options, model, self.chunk)
 
     @torch.inference_mode()
     def network_pass(
