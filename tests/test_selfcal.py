@@ -9,6 +9,7 @@ from helpers import random_poses
 
 from binopose.cli import main
 from binopose.geometry.rig import Camera, StereoRig, load_rig, save_rig
+from binopose.geometry.rotations import rodrigues_to_matrix
 from binopose.selfcal import SelfCalConfig, SelfCalRefused, calibrate_from_keypoints
 from binopose.selfcal.media import synchronise
 from binopose.selfcal.scale import height_from_poses, scale_from_bones, scale_from_height
@@ -149,6 +150,27 @@ def test_sync_recovers_offsets_with_and_without_rig(scene, offset):
     assert res.offset == offset and res.confidence > 0.3 and abs(res.subframe - offset) < 0.5
     if offset in (-23, 9):  # without a rig: a fundamental matrix per candidate offset (slower)
         assert find_offset(kl, kr, 30, None).offset == offset
+
+
+@pytest.mark.parametrize("deg,axis", [(1.0, 2), (2.0, 0)])
+def test_sync_with_a_rig_whose_rotation_is_off(scene, deg, axis):
+    """A rig whose right camera is turned by a degree or two (a calibration error): the epipolar cost
+    after a refitted rotation still finds the offset; the plain cost found the wrong one (rule of
+    2026-12-03 21:37 UTC, docs/SELFCAL.md)."""
+    rig, X, _ = scene
+    w = np.zeros(3)
+    w[axis] = np.radians(deg)
+    D = rodrigues_to_matrix(w)
+    turned = StereoRig(
+        rig.left, Camera("right", (1280, 720), K, R=D @ rig.R_right_from_left, t=D @ rig.t_right_from_left)
+    )
+    kp = _views(X, rig, noise=1.0, seed=11)
+    plain = []
+    for offset in (-23, 0, 9):
+        kl, kr = (kp[offset:, 0], kp[:, 1]) if offset >= 0 else (kp[:, 0], kp[-offset:, 1])
+        assert find_offset(kl, kr, 30, turned).offset == offset
+        plain.append(find_offset(kl, kr, 30, turned, refit=False).offset)
+    assert plain != [-23, 0, 9]
 
 
 def test_synchronise_repairs_the_frames(scene):

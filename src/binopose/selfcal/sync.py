@@ -5,7 +5,8 @@ Convention (as ``binopose run --offset``): right frame ``i + offset`` shows the 
 1. Motion: per joint, the image speed |uv[t+1] - uv[t]|, z-scored per joint (NaN-robust); the
    cross-correlation of the two views' speeds at every offset in the range.
 2. Epipolar consistency at every offset: with a rig, the median symmetric epipolar distance (px) of
-   the paired joints; without one, the share of paired joints that are RANSAC inliers of a fundamental
+   the paired joints after a small rotation of the right camera about its centre is refitted to them
+   (a calibration error looks like such a rotation, a time shift does not); without one, the share of paired joints that are RANSAC inliers of a fundamental
    matrix fitted at that offset (as a cost, 1 - share), at the offsets around the six highest
    correlation peaks only (a RANSAC fit per offset is slow).
 3. The offset with the lowest epipolar cost wins; the correlation decides only where the epipolar cost
@@ -23,10 +24,17 @@ import torch
 
 from binopose.errors import BinoposeError
 from binopose.geometry.rig import StereoRig
+from binopose.geometry.rotations import rodrigues_to_matrix
 from binopose.geometry.stereo import fundamental_matrix
 
 #: with a rig, the epipolar cost of each joint is taken about its median over the frames
 CENTRED = False
+#: with a rig, a small rotation of the right camera about its centre is refitted at every offset (the
+#: default since the rule of 2026-12-03 21:37 UTC: docs/SELFCAL.md)
+REFIT = True
+#: robust scale (px) of the refit's loss, and its most Gauss-Newton steps
+REFIT_SCALE_PX = 2.0
+REFIT_ITERATIONS = 10
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,34 @@ def centred_epipolar_px(ul: np.ndarray, ur: np.ndarray, joint: np.ndarray, F: np
     return out[np.isfinite(out)]
 
 
+def refit_epipolar_px(ul: np.ndarray, ur: np.ndarray, rig: StereoRig) -> np.ndarray:
+    """(M,) symmetric epipolar distances (px) after the right camera of ``rig`` is turned about its
+    centre by the small rotation that fits the pairs best (robust least squares, 3 degrees of
+    freedom; the baseline direction seen from the left camera stays): a calibration error that looks
+    like a camera rotation is taken out, a time shift, which moves the joints apart, is not."""
+    Kl, Kr = rig.left.K, rig.right.K
+    E = _cross(rig.t_right_from_left) @ rig.R_right_from_left
+    Kl_inv, Kr_inv_t = np.linalg.inv(Kl), np.linalg.inv(Kr).T
+
+    def signed(w: np.ndarray) -> np.ndarray:  # X_r' = D X_r: E' = [D t]x D R = D E
+        return signed_epipolar_px(ul, ur, Kr_inv_t @ rodrigues_to_matrix(w) @ E @ Kl_inv)
+
+    w, step = np.zeros(3), 1e-6
+    for _ in range(REFIT_ITERATIONS):  # Gauss-Newton, reweighted for a soft-L1 loss
+        r = signed(w)
+        J = np.stack([(signed(w + step * e) - r) / step for e in np.eye(3)], 1)
+        sw = (1.0 + (r / REFIT_SCALE_PX) ** 2) ** -0.25  # square roots of the soft-L1 weights
+        dw = np.linalg.lstsq(J * sw[:, None], -r * sw, rcond=None)[0]
+        w = w + dw
+        if np.linalg.norm(dw) < 1e-9:
+            break
+    return np.abs(signed(w))
+
+
+def _cross(v: np.ndarray) -> np.ndarray:
+    return np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]], dtype=np.float64)
+
+
 def _paired(kp_left: np.ndarray, kp_right: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The finite joints seen in both views at offset ``d``: (M, 2), (M, 2) pixels and (M,) joint index."""
     i, j = _pairs(len(kp_left), len(kp_right), d)
@@ -137,11 +173,13 @@ def epipolar_cost(
     only: np.ndarray | None = None,
     K: np.ndarray | None = None,
     centred: bool = CENTRED,
+    refit: bool = REFIT,
 ) -> np.ndarray:
     """(D,) epipolar cost at each offset (lower is better; NaN with fewer than 30 paired joints or
     where ``only`` (D,) bool is False). Without a rig but with intrinsics K (2, 3, 3), an essential
     matrix (5 degrees of freedom) is fitted instead of a fundamental matrix (7). With a rig and
-    ``centred``, each joint's distances are taken about their median (:func:`centred_epipolar_px`)."""
+    ``centred``, each joint's distances are taken about their median (:func:`centred_epipolar_px`);
+    with ``refit``, after the right camera's rotation is refitted (:func:`refit_epipolar_px`)."""
     import cv2
 
     F = _fundamental(rig) if rig is not None else None
@@ -158,7 +196,12 @@ def epipolar_cost(
         if len(a) < 30:
             continue
         if F is not None:
-            dist = centred_epipolar_px(a, b, joint, F) if centred else symmetric_epipolar_px(a, b, F)
+            if refit:
+                dist = refit_epipolar_px(a, b, rig)  # type: ignore[arg-type]
+            elif centred:
+                dist = centred_epipolar_px(a, b, joint, F)
+            else:
+                dist = symmetric_epipolar_px(a, b, F)
             out[k] = float(np.median(dist)) if len(dist) else np.nan
             continue
         cv2.setRNGSeed(0)
@@ -192,6 +235,7 @@ def find_offset(
     min_conf: float = 0.3,
     K: np.ndarray | None = None,
     centred: bool = CENTRED,
+    refit: bool = REFIT,
 ) -> SyncResult:
     """The frame offset of the right camera relative to the left, from (T, J, 2) keypoints of each view.
 
@@ -204,7 +248,7 @@ def find_offset(
     offsets = np.arange(-max_offset, max_offset + 1)
     corr = speed_correlation(kl, kr, offsets)
     only = None if rig is not None else _shortlist(corr)
-    cost = epipolar_cost(kl, kr, offsets, rig, only=only, K=K, centred=centred)
+    cost = epipolar_cost(kl, kr, offsets, rig, only=only, K=K, centred=centred, refit=refit)
     if np.isfinite(cost).any():
         name = "essential (RANSAC)" if K is not None else "fundamental (RANSAC)"
         score, method = cost, "epipolar (rig)" if rig is not None else name
